@@ -1,0 +1,5 @@
+"""`python -m osler` runs the command-line interface."""
+
+from osler.cli import main
+
+raise SystemExit(main())

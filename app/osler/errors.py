@@ -1,0 +1,11 @@
+"""The exception families that mean "bad input" (CLI exit 2, a message in the window).
+
+Each package owns its family; this module only gathers them, lazily, so that
+importing it never pulls in torch or Qt.
+"""
+
+from __future__ import annotations
+
+from osler.fhir.errors import FhirError
+
+INPUT_ERRORS: tuple[type[Exception], ...] = (FhirError,)

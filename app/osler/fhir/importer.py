@@ -1,0 +1,238 @@
+"""Import a FHIR file or folder into one Timeline per patient, with located issues."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from osler.fhir.dates import format_time
+from osler.fhir.errors import FhirError, ImportIssue
+from osler.fhir.fields import Fields
+from osler.fhir.mapping import Mapper, Resolver, resource_event_id
+from osler.fhir.patients import parse_patient, patient_keys, placeholder_id
+from osler.fhir.reader import RawResource, read_path
+from osler.fhir.resource_types import BILLING_TYPES, PATIENT_FIELD
+from osler.record import Event, Patient, Source, Timeline
+
+MAX_LISTED_WARNINGS = 200
+
+
+@dataclass(slots=True)
+class ImportResult:
+    """What an import produced: a timeline per patient, issues, and what was left out."""
+
+    source: str
+    timelines: list[Timeline]
+    issues: list[ImportIssue] = field(default_factory=list)
+    skipped: Counter[str] = field(default_factory=Counter)
+    resources: int = 0
+
+    def timeline(self, patient_id: str | None = None) -> Timeline:
+        """The chosen patient's timeline (the first one when no id is given)."""
+        if not self.timelines:
+            raise FhirError("no patient data in input (no Patient and no resource with a "
+                            "patient subject)", Source(self.source))
+        if patient_id is None:
+            return self.timelines[0]
+        for t in self.timelines:
+            if t.patient.id == patient_id:
+                return t
+        raise FhirError(
+            f"no patient with id {patient_id!r}; the input has "
+            + ", ".join(t.patient.id for t in self.timelines[:10]),
+            Source(self.source),
+        )
+
+    def summary(self, patient_id: str | None = None) -> dict[str, Any]:
+        """The `osler import --json` document."""
+        chosen = self.timeline(patient_id) if self.timelines else None
+        doc: dict[str, Any] = {
+            "patient": chosen.patient.summary() if chosen else None,
+            "counts": chosen.counts() if chosen else {},
+            "events": len(chosen) if chosen else 0,
+            "warnings": [str(i) for i in self.issues[:MAX_LISTED_WARNINGS]],
+            "warning_count": len(self.issues),
+            "resources": self.resources,
+            "skipped": dict(sorted(self.skipped.items())),
+        }
+        if len(self.timelines) > 1:
+            doc["patients"] = [
+                {"id": t.patient.id, "name": t.patient.name, "events": len(t)}
+                for t in self.timelines
+            ]
+        return doc
+
+
+def import_path(path: str | Path) -> ImportResult:
+    """Import a Bundle, NDJSON file/folder or single resource; raises FhirError if unusable."""
+    p = Path(path)
+    issues: list[ImportIssue] = []
+    raws: list[RawResource] = list(read_path(p, issues))
+    return _build(str(p), raws, issues)
+
+
+def load_timeline(path: str | Path, patient_id: str | None = None) -> Timeline:
+    """Import and return one patient's timeline."""
+    return import_path(path).timeline(patient_id)
+
+
+def _build(name: str, raws: list[RawResource], issues: list[ImportIssue]) -> ImportResult:
+    resolver = Resolver()
+    mapper = Mapper(resolver)
+    skipped: Counter[str] = Counter()
+    patients: dict[str, Patient] = {}
+    order: list[str] = []
+    key_to_patient: dict[str, str] = {}
+
+    # Pass 1: patients, medications, and the ids of every event-bearing resource.
+    for raw in raws:
+        res, rtype = raw.resource, raw.resource["resourceType"]
+        if rtype == "Patient":
+            f = Fields(raw.source, issues)
+            pat = parse_patient(res, f)
+            if pat.id in patients:
+                issues.append(ImportIssue(raw.source, "id", "duplicate Patient; later one kept"))
+            else:
+                order.append(pat.id)
+            patients[pat.id] = pat
+            for key in patient_keys(res, raw.full_url):
+                key_to_patient[key] = pat.id
+        elif rtype == "Medication":
+            resolver.add_medication(res, raw.full_url, Fields(raw.source, []))
+        elif rtype in PATIENT_FIELD:
+            rid = res.get("id") if isinstance(res.get("id"), str) else None
+            resolver.add(rtype, rid, raw.full_url, resource_event_id(rtype, res, raw.full_url))
+
+    # Pass 2: events, attached to their patient.
+    events: dict[str, dict[str, Event]] = {}
+    for raw in raws:
+        res, rtype = raw.resource, raw.resource["resourceType"]
+        if rtype == "Patient" or rtype == "Medication":
+            continue
+        if rtype in BILLING_TYPES:
+            skipped[rtype] += 1
+            continue
+        pfield = PATIENT_FIELD.get(rtype)
+        if pfield is None:
+            skipped[rtype] += 1
+            continue
+        f = Fields(raw.source, issues)
+        if res.get("status") == "entered-in-error":
+            skipped["entered-in-error"] += 1
+            continue
+        pid = _patient_for(res, pfield, f, key_to_patient, patients, order)
+        if pid is None:
+            skipped[rtype] += 1
+            continue
+        eid = resource_event_id(rtype, res, raw.full_url)
+        try:
+            new = mapper.events(res, eid, f)
+        except Exception as exc:
+            issues.append(ImportIssue(raw.source, None, f"unreadable resource ({exc!r}); skipped"))
+            skipped[rtype] += 1
+            continue
+        bucket = events.setdefault(pid, {})
+        for ev in new:
+            if ev.id in bucket:
+                issues.append(ImportIssue(raw.source, "id",
+                                          f"duplicate resource {ev.id}; the later one kept"))
+            bucket[ev.id] = ev
+
+    timelines = [Timeline(patients[pid], list(events.get(pid, {}).values())) for pid in order]
+    return ImportResult(name, timelines, issues, skipped, len(raws))
+
+
+def _patient_for(
+    res: dict[str, Any],
+    pfield: str,
+    f: Fields,
+    key_to_patient: dict[str, str],
+    patients: dict[str, Patient],
+    order: list[str],
+) -> str | None:
+    subj = f.obj(res, pfield, pfield)
+    if subj is None:
+        f.warn(pfield, "missing; the resource names no patient and was skipped")
+        return None
+    ref = f.text(subj, "reference", f"{pfield}.reference")
+    if not ref:
+        f.warn(f"{pfield}.reference", "missing; the resource names no patient and was skipped")
+        return None
+    if ref in key_to_patient:
+        return key_to_patient[ref]
+    tail = "/".join(ref.rstrip("/").split("/")[-2:])
+    if tail in key_to_patient:
+        return key_to_patient[tail]
+    if ref.startswith("#"):
+        return _contained_patient(res, ref, f, patients, order, key_to_patient)
+    pid = placeholder_id(ref)
+    if pid is None:
+        f.warn(f"{pfield}.reference", f"{ref[:80]!r} is not a patient; skipped")
+        return None
+    if pid not in patients:
+        f.warn(f"{pfield}.reference",
+               f"{ref[:80]!r}: Patient not in the input; demographics unknown")
+        display = f.text(subj, "display", f"{pfield}.display")
+        patients[pid] = Patient(id=pid, name=display, placeholder=True)
+        order.append(pid)
+    key_to_patient[ref] = pid
+    return pid
+
+
+def event_json(e: Event) -> dict[str, Any]:
+    """One event as printed by `osler timeline --json`."""
+    doc: dict[str, Any] = {
+        "id": e.id,
+        "kind": e.kind.value,
+        "time": format_time(e.time, e.time_precision),
+        "code": e.code.code if e.code else None,
+        "display": e.display,
+        "value": e.value,
+        "unit": e.unit,
+    }
+    if e.code and e.code.system:
+        doc["system"] = e.code.system
+    if e.end is not None:
+        doc["end"] = format_time(e.end)
+    if e.ongoing:
+        doc["ongoing"] = True
+    if e.status:
+        doc["status"] = e.status
+    if e.reference_range is not None:
+        rr = e.reference_range
+        doc["reference_range"] = {"low": rr.low, "high": rr.high, "text": rr.text}
+    if e.flag:
+        doc["interpretation"] = e.flag
+    if e.encounter:
+        doc["encounter"] = e.encounter
+    if e.parent:
+        doc["parent"] = e.parent
+    if e.text:
+        doc["text"] = e.text
+    return doc
+
+
+def _contained_patient(
+    res: dict[str, Any],
+    ref: str,
+    f: Fields,
+    patients: dict[str, Patient],
+    order: list[str],
+    key_to_patient: dict[str, str],
+) -> str | None:
+    """A patient carried inside the resource itself (FHIR 'contained')."""
+    for c in f.objs(res, "contained", "contained"):
+        if c.get("resourceType") == "Patient" and c.get("id") == ref[1:]:
+            owner = res.get("id") if isinstance(res.get("id"), str) else "resource"
+            pat = parse_patient(c, f)
+            pid = f"{owner}{ref}"
+            if pid not in patients:
+                from dataclasses import replace
+
+                patients[pid] = replace(pat, id=pid)
+                order.append(pid)
+            return pid
+    f.warn("subject.reference", f"{ref[:80]!r} names no contained Patient; skipped")
+    return None
