@@ -1,0 +1,45 @@
+"""Where Osler's shipped files live: resources/ (KB, cases, icons) and models/.
+
+Looked up once: $OSLER_HOME if set, a PyInstaller bundle, or the source tree (editable
+install / checkout). Per-user data and settings use platformdirs, not this module.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from functools import cache
+from pathlib import Path
+
+
+@cache
+def install_root() -> Path:
+    """The folder holding resources/ and models/."""
+    env = os.environ.get("OSLER_HOME")
+    if env:
+        return Path(env).expanduser().resolve()
+    bundle = getattr(sys, "_MEIPASS", None)
+    if bundle:
+        return Path(bundle)
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if (parent / "resources").is_dir() and (parent / "models").is_dir():
+            return parent
+    return here.parents[2]
+
+
+def resources_dir() -> Path:
+    return install_root() / "resources"
+
+
+def models_dir() -> Path:
+    return install_root() / "models"
+
+
+def default_model_dir() -> Path:
+    """The shipped differential model."""
+    return models_dir() / "osler-ddx"
+
+
+def cases_dir() -> Path:
+    return resources_dir() / "cases"

@@ -1,0 +1,151 @@
+"""The differential: ranked diagnoses with probabilities, evidence, can't-miss flags, next steps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from osler.findings import Finding
+from osler.reasoning.case import CaseInput
+from osler.reasoning.runtime import ModelInfo
+
+CANT_MISS_THRESHOLD = 0.02  # a can't-miss condition at or above 2% is always shown
+MAX_PINNED = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """One input's effect on one diagnosis: the probability change when it is removed."""
+
+    finding_id: str
+    label: str
+    state: str  # '+', '-', '~', or 'demographic'
+    weight: float  # p(dx | all inputs) - p(dx | all inputs but this one)
+    source: str  # citation: event id, note span, or 'text[a:b]'
+    event_id: str | None = None
+    span: tuple[int, int] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "finding": self.label,
+            "id": self.finding_id,
+            "present": self.state in ("+", "~"),
+            "weight": round(self.weight, 4),
+            "source": self.source,
+        }
+        if self.state == "~":
+            doc["certain"] = False
+        if self.state == "demographic":
+            doc["present"] = True
+            doc["demographic"] = True
+        return doc
+
+
+@dataclass(frozen=True, slots=True)
+class NextBest:
+    """A finding worth checking: expected information gain, and how likely it is present."""
+
+    finding_id: str
+    label: str
+    information_gain: float  # bits
+    p_present: float
+    raises: tuple[str, ...] = ()  # diagnoses it would support if present
+    lowers: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.finding_id,
+            "finding": self.label,
+            "information_gain": round(self.information_gain, 4),
+            "p_present": round(self.p_present, 4),
+            "raises": list(self.raises),
+            "lowers": list(self.lowers),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PertinentNegative:
+    """A finding the diagnosis usually has, reported absent (or not documented at all)."""
+
+    finding_id: str
+    label: str
+    expected: float  # P(finding | diagnosis) in the KB
+    documented_absent: bool
+    source: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.finding_id, "finding": self.label, "expected": round(self.expected, 3),
+                "documented_absent": self.documented_absent, "source": self.source}
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnosis:
+    rank: int
+    condition_id: str
+    name: str
+    icd10: tuple[str, ...]
+    probability: float
+    cant_miss: bool = False
+    cant_miss_rationale: str | None = None
+    pinned: bool = False  # shown because can't-miss, though below the top K
+    evidence_for: tuple[Evidence, ...] = ()
+    evidence_against: tuple[Evidence, ...] = ()
+    pertinent_negatives: tuple[PertinentNegative, ...] = ()
+    next_best: tuple[NextBest, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "rank": self.rank,
+            "id": self.condition_id,
+            "name": self.name,
+            "icd10": list(self.icd10),
+            "probability": round(self.probability, 4),
+            "cant_miss": self.cant_miss,
+            "evidence_for": [e.to_json() for e in self.evidence_for],
+            "evidence_against": [e.to_json() for e in self.evidence_against],
+            "pertinent_negatives": [p.to_json() for p in self.pertinent_negatives],
+            "next_best": [n.to_json() for n in self.next_best],
+        }
+        if self.cant_miss:
+            doc["cant_miss_rationale"] = self.cant_miss_rationale
+        if self.pinned:
+            doc["pinned"] = True
+        return doc
+
+
+@dataclass(slots=True)
+class Differential:
+    """Everything the clinician is shown for one case at one time."""
+
+    model: ModelInfo
+    case: CaseInput
+    findings: list[Finding]
+    diagnoses: list[Diagnosis]
+    next_best: list[NextBest] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    patient_id: str | None = None
+    at: str | None = None
+    disclaimer: str = ("Decision support, not a diagnosis: probabilities are model estimates "
+                       "on synthetic and public vignette data, not validated in patients.")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "model": self.model.to_json(),
+            "findings": [f.to_json() for f in self.findings],
+            "differential": [d.to_json() for d in self.diagnoses],
+            "next_best": [n.to_json() for n in self.next_best],
+            "demographics": {"age": self.case.age, "sex": self.case.sex},
+            "patient": self.patient_id,
+            "at": self.at,
+            "warnings": self.warnings,
+            "disclaimer": self.disclaimer,
+        }
+
+    def fingerprint(self) -> str:
+        """Stable hash of the inputs the model saw (for the audit trail)."""
+        import hashlib
+        import json
+
+        doc = {"age": self.case.age, "sex": self.case.sex, "findings": self.case.findings,
+               "model": self.model.sha256 or self.model.id}
+        return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()

@@ -1,0 +1,116 @@
+"""Model runtime: device and quantization choice, offline local loading, load time and memory.
+
+torch/transformers are imported inside functions only.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from osler.reasoning.errors import ModelLoadError, ReasoningError
+
+DEVICES = ("auto", "cpu", "cuda")
+QUANTIZATIONS = ("auto", "none", "int8", "nf4")
+
+
+def force_offline() -> None:
+    """Make every Hugging Face library refuse the network, whatever the user's environment."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    os.environ["HF_DATASETS_OFFLINE"] = "1"
+    os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    """What was loaded, where and how: shown in the UI, printed by `ddx`, stored in audits."""
+
+    id: str
+    version: str
+    sha256: str
+    device: str
+    quantization: str
+    path: str = ""
+    kind: str = "shipped"
+    load_seconds: float = 0.0
+    memory_bytes: int = 0
+    kb: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "version": self.version,
+            "sha256": self.sha256,
+            "device": self.device,
+            "quantization": self.quantization,
+            "kind": self.kind,
+            "load_seconds": round(self.load_seconds, 3),
+            "memory_bytes": self.memory_bytes,
+        }
+
+
+def resolve_device(requested: str = "auto") -> str:
+    """'auto' -> cuda when torch sees a GPU, else cpu; 'cuda' without a GPU is an error."""
+    if requested not in DEVICES:
+        raise ReasoningError(f"--device must be one of {', '.join(DEVICES)}, not {requested!r}")
+    import torch
+
+    has_cuda = torch.cuda.is_available()
+    if requested == "auto":
+        return "cuda" if has_cuda else "cpu"
+    if requested == "cuda" and not has_cuda:
+        raise ReasoningError("--device cuda: no CUDA GPU is available to torch on this machine "
+                             f"(torch {torch.__version__}); use --device cpu or auto")
+    return requested
+
+
+def resolve_quantization(requested: str, device: str, default: str) -> str:
+    """'auto' -> the engine's default for the device."""
+    if requested not in QUANTIZATIONS:
+        raise ReasoningError(
+            f"--quantization must be one of {', '.join(QUANTIZATIONS)}, not {requested!r}")
+    return default if requested == "auto" else requested
+
+
+def bnb_config(quantization: str, device: str):
+    """A BitsAndBytesConfig for nf4 (double quant) or int8, or None for full precision."""
+    if quantization == "none":
+        return None
+    import torch
+    from transformers import BitsAndBytesConfig
+
+    try:
+        import bitsandbytes  # noqa: F401
+    except ImportError as exc:
+        raise ModelLoadError(f"--quantization {quantization} needs bitsandbytes ({exc})") from exc
+    if quantization == "nf4":
+        compute = torch.bfloat16
+        if device == "cuda" and not torch.cuda.is_bf16_supported():
+            compute = torch.float16
+        return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
+                                  bnb_4bit_use_double_quant=True,
+                                  bnb_4bit_compute_dtype=compute)
+    if quantization == "int8":
+        return BitsAndBytesConfig(load_in_8bit=True)
+    raise ReasoningError(f"unknown quantization {quantization!r}")
+
+
+def model_memory_bytes(model: Any) -> int:
+    """Bytes held by the model's parameters and buffers (quantized sizes where quantized)."""
+    try:
+        return int(model.get_memory_footprint())
+    except Exception:
+        return sum(p.numel() * p.element_size() for p in model.parameters())
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """True for CUDA/CPU allocation failures, whatever torch version raised them."""
+    import torch
+
+    oom = getattr(torch.cuda, "OutOfMemoryError", None)
+    if oom is not None and isinstance(exc, oom):
+        return True
+    return isinstance(exc, MemoryError) or "out of memory" in str(exc).lower()
