@@ -99,7 +99,7 @@ class ShippedEngine:
         try:
             self.tokenizer = PreTrainedTokenizerFast.from_pretrained(
                 str(path), local_files_only=True)
-            qconf = bnb_config(quant, dev)
+            qconf = bnb_config(quant, dev, keep=("classifier",))
             kwargs: dict[str, Any] = {"local_files_only": True}
             if qconf is not None:
                 kwargs["quantization_config"] = qconf

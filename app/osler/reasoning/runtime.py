@@ -75,8 +75,10 @@ def resolve_quantization(requested: str, device: str, default: str) -> str:
     return default if requested == "auto" else requested
 
 
-def bnb_config(quantization: str, device: str):
-    """A BitsAndBytesConfig for nf4 (double quant) or int8, or None for full precision."""
+def bnb_config(quantization: str, device: str, keep: tuple[str, ...] = ()):
+    """A BitsAndBytesConfig for nf4 (double quant) or int8, or None for full precision.
+
+    `keep` names modules left unquantized (output heads, as is usual for lm_head)."""
     if quantization == "none":
         return None
     import torch
@@ -92,9 +94,10 @@ def bnb_config(quantization: str, device: str):
             compute = torch.float16
         return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
                                   bnb_4bit_use_double_quant=True,
-                                  bnb_4bit_compute_dtype=compute)
+                                  bnb_4bit_compute_dtype=compute,
+                                  llm_int8_skip_modules=list(keep) or None)
     if quantization == "int8":
-        return BitsAndBytesConfig(load_in_8bit=True)
+        return BitsAndBytesConfig(load_in_8bit=True, llm_int8_skip_modules=list(keep) or None)
     raise ReasoningError(f"unknown quantization {quantization!r}")
 
 
