@@ -100,9 +100,206 @@ def cmd_timeline(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- audit -------------------------------------------------------------------
+
+def _audit_open(args: argparse.Namespace, create: bool = False):
+    from osler.audit import AuditStore, KeyProvider
+    from osler.audit.keys import terminal_ask
+
+    ask = terminal_ask if sys.stdin.isatty() else None
+    return AuditStore.open(args.db, KeyProvider(ask=ask), create=create)
+
+
+def _audit_filters(args: argparse.Namespace) -> dict:
+    return {"patient_id": args.patient, "clinician_id": args.clinician,
+            "action": args.action, "since": args.since, "until": args.until}
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    return AUDIT_COMMANDS[args.audit_command](args)
+
+
+def cmd_audit_record(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from osler.audit import OverrideRecord
+
+    try:
+        ddx = json.loads(Path(args.ddx).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"--ddx {args.ddx}: cannot read the ddx JSON: {exc}") from None
+    record = OverrideRecord.from_ddx(
+        ddx, action=args.action, clinician_id=args.clinician, patient_id=args.patient,
+        rank=args.rank, name=args.diagnosis, icd10=args.icd10, new_rank=args.new_rank,
+        reason_code=args.reason, reason_text=args.text)
+    with _audit_open(args, create=True) as store:
+        entry = store.append(record)
+    if args.json:
+        _print_json(entry.to_json())
+    else:
+        print(f"recorded #{entry.seq} {entry.action} by {entry.clinician_id} at {entry.time}")
+    return 0
+
+
+def cmd_audit_log(args: argparse.Namespace) -> int:
+    with _audit_open(args) as store:
+        entries = store.entries(**_audit_filters(args), limit=args.limit)
+        info = store.info()
+    if args.json:
+        _print_json({"store": info, "entries": [e.to_json() for e in entries]})
+        return 0
+    print(f"{info['path']}: {info['count']} entries (store {info['store_id']})")
+    for e in entries:
+        what = e.diagnosis["name"] if e.diagnosis else ""
+        why = e.reason["code"] if e.reason else ""
+        print(f"#{e.seq:<6} {e.time[:19]}  {e.clinician_id:<16} {e.action:<8} {what:<30} {why}")
+    return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from osler.audit import Anchor, AuditIntegrityError
+
+    anchor = Anchor.load(args.anchor) if args.anchor else None
+    with _audit_open(args) as store:
+        report = store.verify(anchor)
+    if args.json:
+        _print_json(report.to_json())
+    elif report.ok:
+        extra = f"; matches the anchor of {anchor.time} ({anchor.count} entries)" if anchor else ""
+        print(f"OK: {report.count} entries, chain intact, head {report.head_hash[:16]}{extra}")
+    else:
+        for p in report.problems:
+            print(p)
+    if report.ok:
+        return 0
+    more = f" (and {len(report.problems) - 1} more)" if len(report.problems) > 1 else ""
+    raise AuditIntegrityError(f"NOT intact: {report.problems[0]}{more}", report.path)
+
+
+def cmd_audit_anchor(args: argparse.Namespace) -> int:
+    with _audit_open(args) as store:
+        anchor = store.anchor()
+    anchor.save(args.output, overwrite=args.force)
+    if args.json:
+        _print_json(anchor.to_json())
+    else:
+        print(f"anchor written to {args.output}: {anchor.count} entries, head "
+              f"{anchor.head_hash[:16]}, {anchor.time}. Keep it away from this computer.")
+    return 0
+
+
+def cmd_audit_export(args: argparse.Namespace) -> int:
+    with _audit_open(args) as store:
+        n = store.export_fhir(args.output, overwrite=args.force, **_audit_filters(args))
+    if args.json:
+        _print_json({"output": str(args.output), "format": args.format, "entries": n})
+    else:
+        print(f"exported {n} entries as FHIR R4 AuditEvent + Provenance to {args.output}")
+    return 0
+
+
+def cmd_audit_rekey(args: argparse.Namespace) -> int:
+    passphrase = None
+    if args.new_passphrase_env:
+        passphrase = os.environ.get(args.new_passphrase_env)
+        if not passphrase:
+            raise InputError(f"--new-passphrase-env: ${args.new_passphrase_env} is not set")
+    to = "keyring" if args.to_keyring else ("passphrase" if passphrase else None)
+    with _audit_open(args) as store:
+        label = store.rekey(to=to, passphrase=passphrase)
+    if args.json:
+        _print_json({"path": str(store.path), "key_source": store.key_source, "key": label})
+    else:
+        print(f"{store.path}: re-encrypted; it now opens with {label}")
+    return 0
+
+
+def cmd_audit_reasons(args: argparse.Namespace) -> int:
+    from osler.audit import REASONS
+
+    if args.json:
+        _print_json([r.coding() for r in REASONS.values()])
+    else:
+        for r in REASONS.values():
+            print(f"{r.code:<28} {r.display}")
+    return 0
+
+
+AUDIT_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "record": cmd_audit_record,
+    "log": cmd_audit_log,
+    "verify": cmd_audit_verify,
+    "anchor": cmd_audit_anchor,
+    "export": cmd_audit_export,
+    "rekey": cmd_audit_rekey,
+    "reasons": cmd_audit_reasons,
+}
+
+
+def _audit_parser(sub) -> None:
+    actions = ["accept", "reject", "rerank", "add", "comment"]
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", help="audit store file (default: $OSLER_AUDIT_DB, else "
+                                     "audit.db in the per-user data folder)")
+    common.add_argument("--json", action="store_true", help="print one JSON document")
+    filters = argparse.ArgumentParser(add_help=False)
+    filters.add_argument("--patient", help="only this patient (record's patient id)")
+    filters.add_argument("--clinician", help="only this clinician id")
+    filters.add_argument("--action", choices=actions, help="only this action")
+    filters.add_argument("--since", help="only entries at or after this ISO date/time (UTC)")
+    filters.add_argument("--until", help="only entries at or before this ISO date/time (UTC)")
+
+    p = sub.add_parser("audit", help="encrypted audit trail of clinician overrides",
+                       description="Record, read, verify, anchor, export and rekey the "
+                       "encrypted audit trail. Exit 2 from verify means tampered (or bad "
+                       "input). Key: OS keyring, else the passphrase in OSLER_PASSPHRASE.")
+    asub = p.add_subparsers(dest="audit_command", required=True, metavar="AUDIT_COMMAND")
+
+    a = asub.add_parser("record", parents=[common], help="append one override (for scripts)")
+    a.add_argument("--action", required=True, choices=actions)
+    a.add_argument("--clinician", required=True, help="clinician id")
+    a.add_argument("--patient", required=True, help="the record's patient id (stored "
+                                                    "only as a keyed pseudonym)")
+    a.add_argument("--ddx", required=True, help="the `osler ddx --json` output shown")
+    a.add_argument("--rank", type=int, help="the differential entry acted on, by rank")
+    a.add_argument("--diagnosis", help="the diagnosis acted on (or added), by name")
+    a.add_argument("--icd10", action="append", help="ICD-10 code of an added diagnosis")
+    a.add_argument("--new-rank", type=int, help="rerank: the new rank")
+    a.add_argument("--reason", help="reason code (see `osler audit reasons`)")
+    a.add_argument("--text", help="free text (required for reason 'other' and comments)")
+
+    a = asub.add_parser("log", parents=[common, filters], help="list entries, oldest first")
+    a.add_argument("--limit", type=int, help="at most N entries")
+
+    a = asub.add_parser("verify", parents=[common], help="check the hash chain (exit 2 if "
+                                                         "tampered)")
+    a.add_argument("--anchor", help="anchor file made earlier by `osler audit anchor`")
+
+    a = asub.add_parser("anchor", parents=[common], help="write a signed checkpoint to keep "
+                                                         "elsewhere")
+    a.add_argument("-o", "--output", required=True, help="anchor file to write")
+    a.add_argument("--force", action="store_true", help="replace an existing file")
+
+    a = asub.add_parser("export", parents=[common, filters], help="export entries as FHIR R4")
+    a.add_argument("--format", required=True, choices=["fhir"],
+                   help="fhir: Bundle of AuditEvent + Provenance")
+    a.add_argument("-o", "--output", required=True, help="file to write (nothing else is)")
+    a.add_argument("--force", action="store_true", help="replace an existing file")
+
+    a = asub.add_parser("rekey", parents=[common], help="re-encrypt under a new key")
+    g = a.add_mutually_exclusive_group()
+    g.add_argument("--new-passphrase-env", metavar="VAR",
+                   help="switch to / change the passphrase, read from environment variable VAR")
+    g.add_argument("--to-keyring", action="store_true",
+                   help="switch to a new random key in the OS keyring")
+
+    asub.add_parser("reasons", parents=[common], help="list the override reason codes")
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "import": cmd_import,
     "timeline": cmd_timeline,
+    "audit": cmd_audit,
 }
 
 
@@ -126,6 +323,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--at", help="only events known at this date/time (FHIR dateTime)")
     p.add_argument("--kind", action="append", help="only events of this kind (repeatable)")
     p.add_argument("--json", action="store_true", help="print one JSON document")
+
+    _audit_parser(sub)
 
     return parser
 

@@ -6,6 +6,7 @@ importing it never pulls in torch or Qt.
 
 from __future__ import annotations
 
+from osler.audit.errors import AuditError
 from osler.fhir.errors import FhirError
 
-INPUT_ERRORS: tuple[type[Exception], ...] = (FhirError,)
+INPUT_ERRORS: tuple[type[Exception], ...] = (FhirError, AuditError)
