@@ -100,6 +100,83 @@ def cmd_timeline(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_record(args: argparse.Namespace):
+    """The timeline of PATH (and --patient), or None when no PATH was given."""
+    if not getattr(args, "path", None):
+        return None
+    from osler.fhir import import_path
+
+    return import_path(args.path).timeline(getattr(args, "patient", None))
+
+
+def cmd_ddx(args: argparse.Namespace) -> int:
+    from osler.reasoning.service import DdxService
+
+    if not args.path and not args.text:
+        raise InputError("give a FHIR record PATH, --text, or both")
+    if args.age is not None and not 0 <= args.age <= 130:
+        raise InputError(f"--age {args.age}: must be between 0 and 130")
+    at = _parse_at(args.at)
+    timeline = _load_record(args)
+    service = DdxService.create(model_dir=args.model, device=args.device,
+                                quantization=args.quantization, engine=args.engine,
+                                kb=_load_kb(args), semantic=not args.no_semantic)
+    diff = service.run(timeline=timeline, text=args.text, age=args.age, sex=args.sex, at=at,
+                       top=args.top)
+    if args.json:
+        _print_json(diff.to_json())
+        return 0
+    m = diff.model
+    print(f"Model {m.id} {m.version} on {m.device} ({m.quantization}); "
+          f"age {diff.case.age if diff.case.age is not None else '?'}, "
+          f"sex {diff.case.sex or '?'}; {len(diff.findings)} findings")
+    for d in diff.diagnoses:
+        flag = " [CAN'T MISS]" if d.cant_miss else ""
+        print(f"{d.rank:>2}. {d.probability:6.1%}  {d.name} ({', '.join(d.icd10)}){flag}")
+        for e in d.evidence_for[:3]:
+            print(f"       + {e.label} ({e.weight:+.1%}) [{e.source}]")
+        for e in d.evidence_against[:2]:
+            print(f"       - {e.label} ({e.weight:+.1%}) [{e.source}]")
+    if diff.next_best:
+        print("Check next: " + ", ".join(n.label for n in diff.next_best))
+    for w in diff.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    print(diff.disclaimer)
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from osler.findings.extract import FindingExtractor
+    from osler.reasoning.evaluate import evaluate
+    from osler.reasoning.kbmatrix import KBMatrix
+    from osler.reasoning.service import load_engine
+    from osler.reasoning.vignettes import load_vignettes
+
+    vignettes = load_vignettes(args.file)
+    if args.limit:
+        vignettes = vignettes[: args.limit]
+    kb = _load_kb(args)
+    m = KBMatrix.from_kb(kb)
+    wanted = ["model", "naive-bayes"] if args.engine == "both" else [args.engine]
+    engines = {name: load_engine(m, kb, args.model, args.device, args.quantization, name)
+               for name in wanted}
+    report = evaluate(kb, engines, vignettes, FindingExtractor(kb, semantic=not args.no_semantic))
+    report["file"] = str(args.file)
+    if args.json:
+        _print_json(report)
+        return 0
+    print(f"{report['vignettes']} vignettes, gold matchable in the KB: {report['gold_matchable']}")
+    for name, r in report["engines"].items():
+        print(f"{name:>12}: top-1 {r['top1']:.1%}  top-3 {r['top3']:.1%}  top-10 {r['top10']:.1%}")
+    return 0
+
+
+def _load_kb(args: argparse.Namespace):
+    from osler.knowledge.pack import default_kb, load_pack
+
+    return load_pack(args.kb) if getattr(args, "kb", None) else default_kb()
+
+
 # --- audit -------------------------------------------------------------------
 
 def _audit_open(args: argparse.Namespace, create: bool = False):
@@ -299,6 +376,8 @@ def _audit_parser(sub) -> None:
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "import": cmd_import,
     "timeline": cmd_timeline,
+    "ddx": cmd_ddx,
+    "eval": cmd_eval,
     "audit": cmd_audit,
 }
 
@@ -324,9 +403,42 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kind", action="append", help="only events of this kind (repeatable)")
     p.add_argument("--json", action="store_true", help="print one JSON document")
 
+    p = sub.add_parser("ddx", help="explained differential for a record and/or free text")
+    p.add_argument("path", nargs="?", help="FHIR record (as for import); optional with --text")
+    p.add_argument("--text", help="free text: chief complaint, presentation, note")
+    p.add_argument("--age", type=int, help="age in years (overrides the record)")
+    p.add_argument("--sex", choices=["female", "male"], help="sex (overrides the record)")
+    p.add_argument("--at", help="reason on the record as known at this date/time")
+    p.add_argument("--patient", help="patient id when the input holds several patients")
+    _model_options(p)
+    p.add_argument("--top", type=int, default=10, help="diagnoses to list (default 10)")
+    p.add_argument("--no-semantic", action="store_true",
+                   help="lexicon-only finding extraction (faster; no sentence model)")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+
+    p = sub.add_parser("eval", help="top-1/3/10 on a JSONL file of vignettes")
+    p.add_argument("file", help="JSONL in the Avey or AgentClinic format")
+    _model_options(p)
+    p.set_defaults(engine="both")
+    p.add_argument("--limit", type=int, help="only the first N vignettes")
+    p.add_argument("--no-semantic", action="store_true", help="lexicon-only extraction")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+
     _audit_parser(sub)
 
     return parser
+
+
+def _model_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", help="model folder (default: the shipped model)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--quantization", default="auto", choices=["auto", "none", "int8", "nf4"])
+    p.add_argument("--engine", default="auto",
+                   choices=["auto", "model", "naive-bayes"] + (
+                       ["both"] if p.prog.endswith("eval") else []),
+                   help="auto: the shipped model if trained on the current KB, else the "
+                        "KB's own posterior")
+    p.add_argument("--kb", help="knowledge-base pack folder (default: the shipped KB)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

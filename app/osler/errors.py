@@ -8,5 +8,6 @@ from __future__ import annotations
 
 from osler.audit.errors import AuditError
 from osler.fhir.errors import FhirError
+from osler.reasoning.errors import ReasoningError
 
-INPUT_ERRORS: tuple[type[Exception], ...] = (FhirError, AuditError)
+INPUT_ERRORS: tuple[type[Exception], ...] = (FhirError, ReasoningError, AuditError)

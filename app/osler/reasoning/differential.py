@@ -125,6 +125,7 @@ class Differential:
     warnings: list[str] = field(default_factory=list)
     patient_id: str | None = None
     at: str | None = None
+    rationale: dict[str, Any] | None = None
     disclaimer: str = ("Decision support, not a diagnosis: probabilities are model estimates "
                        "on synthetic and public vignette data, not validated in patients.")
 
@@ -139,6 +140,7 @@ class Differential:
             "at": self.at,
             "warnings": self.warnings,
             "disclaimer": self.disclaimer,
+            **({"rationale": self.rationale} if self.rationale is not None else {}),
         }
 
     def fingerprint(self) -> str:

@@ -1,0 +1,76 @@
+"""`osler eval`: top-k accuracy of engines on vignettes, by name/synonym or ICD-10 category."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from osler.knowledge import KnowledgeBase
+from osler.reasoning.case import CaseInput
+from osler.reasoning.engines import Engine
+from osler.reasoning.gold import GoldMatcher
+from osler.reasoning.kbmatrix import KBMatrix
+from osler.reasoning.vignettes import Vignette
+
+KS = (1, 3, 10)
+
+
+def vignette_cases(kb: KnowledgeBase, vignettes: list[Vignette], extractor: Any
+                   ) -> list[tuple[CaseInput, list]]:
+    """Findings and model input for each vignette."""
+    from osler.findings.merge import merge_findings
+
+    out = []
+    for v in vignettes:
+        found = merge_findings(extractor.from_text(v.text))
+        case = CaseInput.from_findings([f for f in found if kb.has_finding(f.id)], v.age, v.sex)
+        out.append((case, found))
+    return out
+
+
+def evaluate(kb: KnowledgeBase, engines: dict[str, Engine], vignettes: list[Vignette],
+             extractor: Any) -> dict[str, Any]:
+    """Rank of the gold diagnosis under each engine; top-k over all vignettes."""
+    m = KBMatrix.from_kb(kb)
+    matcher = GoldMatcher(kb)
+    cases = vignette_cases(kb, vignettes, extractor)
+    targets = [matcher.target(v.gold) for v in vignettes]
+    icd = [kb.condition(c).icd10 for c in m.condition_ids]
+    report: dict[str, Any] = {
+        "vignettes": len(vignettes),
+        "gold_matchable": sum(t.method != "unmatched" for t in targets),
+        "gold_match_methods": {k: sum(t.method == k for t in targets)
+                               for k in ("name", "contained-name", "icd10-description",
+                                         "unmatched")},
+        "mean_findings": round(float(np.mean([len(c.findings) for c, _ in cases])), 2),
+        "engines": {},
+        "cases": [],
+    }
+    ranks: dict[str, list[int | None]] = {}
+    tops: dict[str, list[list[str]]] = {}
+    for name, eng in engines.items():
+        probs = eng.predict([c for c, _ in cases])
+        ranks[name], tops[name] = [], []
+        for i, t in enumerate(targets):
+            order = np.argsort(-probs[i])
+            rank = next((r + 1 for r, ci in enumerate(order[:100])
+                         if t.hit(m.condition_ids[ci], icd[ci])), None)
+            ranks[name].append(rank)
+            tops[name].append([kb.condition(m.condition_ids[ci]).name for ci in order[:3]])
+        n = len(vignettes)
+        rs = ranks[name]
+        report["engines"][name] = {
+            "model": eng.info.to_json(),
+            **{f"top{k}": round(sum(1 for r in rs if r is not None and r <= k) / n, 4)
+               for k in KS},
+            "found_in_top100": sum(r is not None for r in rs),
+        }
+    for i, v in enumerate(vignettes):
+        report["cases"].append({
+            "id": v.id, "gold": v.gold, "match": targets[i].method,
+            "findings": len(cases[i][0].findings),
+            "rank": {name: ranks[name][i] for name in engines},
+            "top3": {name: tops[name][i] for name in engines},
+        })
+    return report

@@ -1,0 +1,159 @@
+"""The differential pipeline, shared by the CLI and the window: record/text -> findings ->
+case -> engine -> explained differential.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from osler.findings import Finding
+from osler.knowledge import KnowledgeBase
+from osler.reasoning.case import CaseInput
+from osler.reasoning.differential import Differential
+from osler.reasoning.engines import Engine, NaiveBayesEngine, ShippedEngine, read_model_meta
+from osler.reasoning.errors import ModelLoadError, ReasoningError
+from osler.reasoning.explain import build_differential
+from osler.reasoning.kbmatrix import KBMatrix
+from osler.record import Timeline
+
+ENGINES = ("auto", "model", "naive-bayes")
+DEFAULT_PRIOR_EXPONENT = 0.5
+
+
+def kb_fingerprint(kb: KnowledgeBase) -> dict[str, str]:
+    return {"name": kb.name, "version": kb.version}
+
+
+def load_engine(m: KBMatrix, kb: KnowledgeBase, model_dir: str | Path | None = None,
+                device: str = "auto", quantization: str = "auto", engine: str = "auto"
+                ) -> Engine:
+    """The engine for a request: the shipped model, a local LLM folder, or the KB posterior.
+
+    'auto' uses the shipped model when it was trained on the current KB, else the KB's
+    own posterior with a warning (a clinic's replacement KB pack is never silently mixed
+    with a model trained on another).
+    """
+    from osler.locations import default_model_dir
+
+    if engine not in ENGINES:
+        raise ReasoningError(f"--engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+    nb_args = {"kb_name": kb.name, "kb_version": kb.version}
+    if engine == "naive-bayes":
+        return NaiveBayesEngine(m, prior_exponent=DEFAULT_PRIOR_EXPONENT, **nb_args)
+    folder = Path(model_dir).expanduser() if model_dir else default_model_dir()
+    if model_dir and not (folder / "osler.json").exists() and (folder / "config.json").exists():
+        from osler.reasoning.llm.engine import LLMEngine
+
+        return LLMEngine(folder, m, kb, device=device, quantization=quantization)
+    if not folder.is_dir():
+        raise ModelLoadError("no such model folder", str(folder))
+    meta = read_model_meta(folder)
+    trained_on = meta.get("kb", {})
+    if engine == "auto" and (trained_on.get("name"), trained_on.get("version")) != (
+            kb.name, kb.version):
+        nb = NaiveBayesEngine(m, prior_exponent=float(meta.get("prior_exponent", 0.5)),
+                              **nb_args)
+        nb.warnings.append(
+            f"the shipped model was trained on knowledge base {trained_on.get('name')} "
+            f"{trained_on.get('version')}, not {kb.name} {kb.version}; using the knowledge "
+            "base's own posterior instead")
+        return nb
+    return ShippedEngine(folder, m, device=device, quantization=quantization)
+
+
+class DdxService:
+    """Owns a KB, an engine and a findings extractor; one per worker thread in the app."""
+
+    def __init__(self, kb: KnowledgeBase, engine: Engine, extractor: Any | None = None):
+        self.kb = kb
+        self.m = KBMatrix.from_kb(kb)
+        self.engine = engine
+        self._extractor = extractor
+
+    @classmethod
+    def create(cls, model_dir: str | Path | None = None, device: str = "auto",
+               quantization: str = "auto", engine: str = "auto",
+               kb: KnowledgeBase | None = None, semantic: bool = True) -> DdxService:
+        from osler.findings.extract import FindingExtractor
+        from osler.knowledge.pack import default_kb
+
+        kb = kb or default_kb()
+        m = KBMatrix.from_kb(kb)
+        eng = load_engine(m, kb, model_dir, device, quantization, engine)
+        svc = cls(kb, eng, FindingExtractor(kb, semantic=semantic))
+        svc.m = m
+        return svc
+
+    @property
+    def extractor(self) -> Any:
+        if self._extractor is None:
+            from osler.findings.extract import FindingExtractor
+
+            self._extractor = FindingExtractor(self.kb)
+        return self._extractor
+
+    def findings(self, timeline: Timeline | None = None, text: str | None = None,
+                 at: datetime | None = None) -> list[Finding]:
+        """Merged findings from the record (as known at `at`) and typed text."""
+        from osler.findings.merge import merge_findings
+        from osler.findings.record import findings_from_record
+
+        found: list[Finding] = []
+        if timeline is not None:
+            found += findings_from_record(timeline, self.kb, at=at, extractor=self.extractor)
+        if text:
+            found += self.extractor.from_text(text)
+        return merge_findings(found)
+
+    def run(self, timeline: Timeline | None = None, text: str | None = None,
+            age: int | None = None, sex: str | None = None, at: datetime | None = None,
+            top: int = 10, rationale: bool = False,
+            on_token: Callable[[str], None] | None = None) -> Differential:
+        """The explained differential for a record and/or text."""
+        if timeline is None and not text:
+            raise ReasoningError("nothing to reason about: give a record, text, or both")
+        findings = self.findings(timeline, text, at)
+        patient_id = None
+        if timeline is not None:
+            p = timeline.patient
+            patient_id = p.id
+            when = at or timeline.end
+            if age is None and when is not None:
+                age = p.age_at(when)
+            sex = sex or p.sex
+        diff = self.run_findings(findings, age, sex, top, patient_id,
+                                 at.isoformat() if at else None, timeline=timeline, when=at,
+                                 rationale=rationale, on_token=on_token)
+        if not findings:
+            diff.warnings.append("no findings were recognised; the differential reflects only "
+                                 "age, sex and how common each condition is")
+        return diff
+
+    def run_findings(self, findings: list[Finding], age: int | None, sex: str | None,
+                     top: int = 10, patient_id: str | None = None, at: str | None = None,
+                     timeline: Timeline | None = None, when: datetime | None = None,
+                     rationale: bool = False, on_token: Callable[[str], None] | None = None
+                     ) -> Differential:
+        """Differential for given findings ("what if" toggles in the window call this).
+
+        With a local LLM engine the record is part of its prompt, and `rationale=True`
+        adds its cited rationale (streamed through `on_token`)."""
+        case = CaseInput.from_findings([f for f in findings if self.kb.has_finding(f.id)],
+                                       age, sex)
+        prepare = getattr(self.engine, "prepare", None)
+        if prepare is not None:
+            prepare(case, findings, timeline, when)
+        try:
+            diff = build_differential(self.engine, self.kb, self.m, case, findings, top,
+                                      patient_id, at)
+            if rationale and hasattr(self.engine, "rationale"):
+                names = [d.name for d in diff.diagnoses[:3]]
+                diff.rationale = self.engine.rationale(case, names, on_token)
+        finally:
+            release = getattr(self.engine, "release", None)
+            if release is not None:
+                release()
+        return diff
