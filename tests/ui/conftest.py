@@ -1,0 +1,105 @@
+"""Fixtures for driving the real window offscreen without touching the user's settings."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from tests.conftest import small_bundle
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_settings(tmp_path_factory, qapp):
+    """Point every QSettings (including Qt's own) at a temporary folder for the session."""
+    from PySide6.QtCore import QCoreApplication, QSettings
+
+    folder = tmp_path_factory.mktemp("qsettings")
+    for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
+        QSettings.setPath(fmt, QSettings.Scope.UserScope, str(folder))
+        QSettings.setPath(fmt, QSettings.Scope.SystemScope, str(folder / "system"))
+    QCoreApplication.setOrganizationName("OslerTests")
+    QCoreApplication.setApplicationName("OslerTests")
+    return folder
+
+
+@pytest.fixture
+def settings_file(tmp_path: Path) -> Path:
+    return tmp_path / "osler-settings.ini"
+
+
+@pytest.fixture
+def app_settings(settings_file):
+    from PySide6.QtCore import QSettings
+
+    from osler.ui.settings import AppSettings
+
+    return AppSettings(QSettings(str(settings_file), QSettings.Format.IniFormat))
+
+
+@pytest.fixture
+def messages(monkeypatch) -> list[tuple[str, str]]:
+    """Capture QMessageBox warnings/errors instead of blocking on a modal box."""
+    from PySide6.QtWidgets import QMessageBox
+
+    seen: list[tuple[str, str]] = []
+
+    def capture(_parent, title, text, *args, **kwargs):
+        seen.append((title, text))
+        return QMessageBox.StandardButton.Ok
+
+    for name in ("warning", "critical", "information"):
+        monkeypatch.setattr(QMessageBox, name, staticmethod(capture))
+    return seen
+
+
+@pytest.fixture
+def window(qtbot, app_settings, messages):
+    from osler.ui.main_window import MainWindow
+
+    win = MainWindow(settings=app_settings, theme="light")
+    qtbot.addWidget(win)
+    win.resize(1300, 820)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    if win.import_job is not None:
+        win.cancel_import(quiet=True)
+    win.pool.waitForDone(10_000)
+
+
+def open_and_wait(qtbot, win, path, **kwargs):
+    """Open through the worker and wait for the window's recordLoaded signal."""
+    with qtbot.waitSignal(win.recordLoaded, timeout=30_000) as blocker:
+        win.open_path(path, **kwargs)
+    qtbot.wait(1)
+    return blocker.args[0]
+
+
+@pytest.fixture
+def demo_window(qtbot, window):
+    from osler.ui.resources import demo_case
+
+    open_and_wait(qtbot, window, demo_case())
+    return window
+
+
+@pytest.fixture
+def small_path(tmp_path: Path) -> Path:
+    path = tmp_path / "small_bundle.json"
+    path.write_text(json.dumps(small_bundle()), encoding="utf-8")
+    return path
+
+
+def two_patient_bundle() -> dict:
+    """Two fictional patients in one Bundle (as a practice export might hold)."""
+    from osler.fhir.builder import BundleBuilder
+
+    a = BundleBuilder("two-a")
+    a.patient("Alma", "First", "female", "1970-01-01")
+    a.vital("2024-01-01T10:00:00+00:00", "8867-4", "Heart rate", 80, "/min")
+    b = BundleBuilder("two-b")
+    b.patient("Bert", "Second", "male", "1980-05-05")
+    b.vital("2024-02-01T10:00:00+00:00", "8867-4", "Heart rate", 64, "/min")
+    b.procedure("2023-02-01", "73761001", "Colonoscopy")
+    return {"resourceType": "Bundle", "type": "collection", "entry": a.entries + b.entries}
