@@ -1,0 +1,54 @@
+"""A separate process working on a store, for the crash and concurrency tests.
+
+    python -m tests.audit.child append DB TAG N    append N entries (0: until killed),
+                                                    printing "seq<TAB>text" after each commit
+    python -m tests.audit.child rekey DB           rekey back and forth between two
+                                                    passphrases until killed, printing each
+"""
+
+from __future__ import annotations
+
+import sys
+
+from osler.audit import AuditStore
+from tests.audit.sample import PASSPHRASE, provider, record
+
+OTHER_PASSPHRASE = "the other passphrase"
+
+
+def append(db: str, tag: str, n: int) -> None:
+    with AuditStore.open(db, provider()) as store:
+        i = 0
+        while n == 0 or i < n:
+            text = f"{tag}-{i}"
+            entry = store.append(record(i, text=text))
+            sys.stdout.write(f"{entry.seq}\t{text}\n")
+            sys.stdout.flush()
+            i += 1
+
+
+def rekey(db: str) -> None:
+    current = PASSPHRASE
+    for candidate in (PASSPHRASE, OTHER_PASSPHRASE):
+        try:
+            store = AuditStore.open(db, provider(candidate), create=False)
+            current = candidate
+            break
+        except Exception:
+            continue
+    else:
+        raise SystemExit("cannot open the store with either passphrase")
+    with store:
+        while True:
+            new = OTHER_PASSPHRASE if current == PASSPHRASE else PASSPHRASE
+            store.rekey(passphrase=new)
+            current = new
+            sys.stdout.write(f"{new}\n")
+            sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "append":
+        append(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+    else:
+        rekey(sys.argv[2])
