@@ -4,13 +4,14 @@
                                                     printing "seq<TAB>text" after each commit
     python -m tests.audit.child rekey DB           rekey back and forth between two
                                                     passphrases until killed, printing each
+    python -m tests.audit.child rekey-keyring DB   rekey to fresh OS-keyring keys until killed
 """
 
 from __future__ import annotations
 
 import sys
 
-from osler.audit import AuditStore
+from osler.audit import AuditStore, KeyProvider
 from tests.audit.sample import PASSPHRASE, provider, record
 
 OTHER_PASSPHRASE = "the other passphrase"
@@ -47,8 +48,18 @@ def rekey(db: str) -> None:
             sys.stdout.flush()
 
 
+def rekey_keyring(db: str) -> None:
+    with AuditStore.open(db, KeyProvider(environ={}), create=False) as store:
+        while True:
+            store.rekey(to="keyring")
+            sys.stdout.write("rekeyed\n")
+            sys.stdout.flush()
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "append":
         append(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+    elif sys.argv[1] == "rekey-keyring":
+        rekey_keyring(sys.argv[2])
     else:
         rekey(sys.argv[2])

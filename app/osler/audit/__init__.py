@@ -11,21 +11,47 @@ Typical use (window or CLI)::
 See docs/audit.md (commands) and docs/security.md (threat model).
 """
 
-from osler.audit.anchor import Anchor
-from osler.audit.chain import Problem, VerifyReport
-from osler.audit.entry import AuditEntry
-from osler.audit.errors import (
-    AuditAnchorError,
-    AuditError,
-    AuditInputError,
-    AuditIntegrityError,
-    AuditKeyError,
-    AuditStoreError,
-)
-from osler.audit.keys import PASSPHRASE_ENV, KeyProvider, KeyringStatus, keyring_status
-from osler.audit.override import Action, OverrideRecord, fingerprint_inputs
-from osler.audit.reasons import REASON_SYSTEM, REASONS, OverrideReason
-from osler.audit.store import DB_ENV, AuditStore, default_path
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_HOME = {
+    "Anchor": "anchor",
+    "Problem": "chain",
+    "VerifyReport": "chain",
+    "AuditEntry": "entry",
+    "AuditAnchorError": "errors",
+    "AuditError": "errors",
+    "AuditInputError": "errors",
+    "AuditIntegrityError": "errors",
+    "AuditKeyError": "errors",
+    "AuditStoreError": "errors",
+    "PASSPHRASE_ENV": "keys",
+    "KeyProvider": "keys",
+    "KeyringStatus": "keys",
+    "keyring_status": "keys",
+    "Action": "override",
+    "OverrideRecord": "override",
+    "fingerprint_inputs": "override",
+    "REASON_SYSTEM": "reasons",
+    "REASONS": "reasons",
+    "OverrideReason": "reasons",
+    "DB_ENV": "store",
+    "AuditStore": "store",
+    "default_path": "store",
+}
+"""Public names and their modules: imported on first use, so that `osler.audit.errors`
+(needed by every CLI error path) does not pull in SQLCipher, sqlite-utils and cryptography."""
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOME:
+        raise AttributeError(f"module 'osler.audit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"osler.audit.{_HOME[name]}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "DB_ENV",

@@ -134,6 +134,11 @@ class KeyProvider:
         self._environ = os.environ if environ is None else environ
         self._status: KeyringStatus | None = None
         self._derived: dict[tuple[bytes, bytes], bytes] = {}
+        self._entered: str | None = None
+
+    def forget_entered(self) -> None:
+        """Drop a passphrase typed at the prompt (it did not fit), so the next open asks again."""
+        self._entered = None
 
     # --- keyring ---------------------------------------------------------
 
@@ -185,13 +190,17 @@ class KeyProvider:
             text, label = self._passphrase, "the passphrase given"
         elif self._environ.get(PASSPHRASE_ENV):
             text, label = self._environ[PASSPHRASE_ENV], f"the passphrase in {PASSPHRASE_ENV}"
+        elif self._entered is not None:
+            text, label = self._entered, "the passphrase entered"
         elif self._ask is not None:
             asked = self._ask(purpose, new)
             if asked is None:
                 raise AuditKeyError("no passphrase entered", field="passphrase")
             text, label = asked, "the passphrase entered"
+            self._entered = asked
         else:
-            why = self.keyring().reason
+            status = self.keyring()
+            why = "no key for this store in the OS keyring" if status.secure else status.reason
             raise AuditKeyError(
                 f"needs a passphrase ({why}): set {PASSPHRASE_ENV} or run in a terminal to be "
                 "asked", field="passphrase")

@@ -161,14 +161,16 @@ class AuditStore:
         except AuditKeyError as exc:
             if not tried:
                 raise AuditKeyError(exc.message, path, field=exc.field) from None
-            raise AuditKeyError(f"{tried[0].label} does not open it, and it {exc.message}",
-                                path) from None
+            what = (f"{tried[0].label} does not open it" if len(tried) == 1 else
+                    f"none of the {len(tried)} keys in the OS keyring opens it")
+            raise AuditKeyError(f"{what}, and it {exc.message}", path) from None
         for candidate in tried:
             good, checked = cipher.pages_verified(candidate.key)
             if good:
                 raise AuditIntegrityError(
                     f"damaged: {good} of the first {checked} pages check out with "
                     f"{candidate.label}, but the database cannot be read", path)
+        provider.forget_entered()
         labels = " or ".join(dict.fromkeys(c.label for c in tried))
         raise AuditKeyError(f"cannot decrypt with {labels}: wrong passphrase or key, or the "
                             "file is not an Osler audit store", path)
@@ -182,7 +184,10 @@ class AuditStore:
             raise AuditStoreError(f"cannot create folder: {exc.strerror or exc}", path) from None
         salt = secrets.token_bytes(SALT_BYTES)
         ref = "audit-db-" + salt.hex()
-        key = provider.new_key(ref, salt)
+        try:
+            key = provider.new_key(ref, salt)
+        except AuditKeyError as exc:
+            raise AuditKeyError(exc.message, path, field=exc.field) from None
         tmp = path.with_name(f".{path.name}.creating-{os.getpid()}-{secrets.token_hex(4)}")
         placed = False
         try:
@@ -408,7 +413,7 @@ class AuditStore:
             quick = [r[0] for r in conn.execute("PRAGMA quick_check(5)").fetchall()]
             if quick != ["ok"]:
                 problems.append(Problem(None, "corrupt", "SQLite structure check failed: "
-                                        + "; ".join(quick)))
+                                        + " ".join("; ".join(quick).split())))
 
             def rows() -> Iterator[tuple[int, str, str, str]]:
                 return conn.execute("SELECT seq, body, prev_hash, entry_hash FROM entries "
