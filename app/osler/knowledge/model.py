@@ -3,10 +3,27 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 
 class KnowledgeError(Exception):
     """A KB pack is missing, malformed or inconsistent; says which file and entry."""
+
+    def __init__(self, message: str, file: str | None = None, entry: str | None = None,
+                 field: str | None = None):
+        self.message = message
+        self.file = file
+        self.entry = entry
+        self.field = field
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        parts = [p for p in (self.file, self.entry, self.field) if p]
+        return ": ".join([*parts, self.message])
+
+
+OPS = ("<", "<=", ">", ">=")
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,6 +34,8 @@ class ThresholdRule:
     op: str  # one of "<", "<=", ">", ">="
     value: float
     unit: str  # canonical UCUM unit the value is compared in
+    sex: str | None = None  # "female"/"male": the rule applies to that sex only
+    molar_mass: float | None = None  # g/mol, to compare mass and molar concentrations
 
     def matches(self, value: float) -> bool:
         return {
@@ -25,6 +44,26 @@ class ThresholdRule:
             ">": value > self.value,
             ">=": value >= self.value,
         }[self.op]
+
+    def describe(self) -> str:
+        """'> 100 /min' style text for explanations."""
+        who = f" ({self.sex})" if self.sex else ""
+        return f"{self.op} {self.value:g} {self.unit}{who}"
+
+
+@dataclass(frozen=True, slots=True)
+class RecordRule:
+    """How record events other than measurements (conditions, medications, procedures,
+    encounters, coded observations) become a history or risk-factor finding."""
+
+    kind: str  # an EventKind value: "condition", "medication", "procedure", "encounter"...
+    codes: tuple[str, ...] = ()  # "system|code"; a trailing "*" matches a code prefix
+    keywords: tuple[str, ...] = ()  # lower-case words or phrases in the event's display
+    exclude: tuple[str, ...] = ()  # display phrases that veto a keyword match
+    within_days: int | None = None  # only events at most this many days before the time
+    min_days: float | None = None  # encounters: only stays at least this long
+    present_values: tuple[str, ...] = ()  # observations: value text meaning "present"
+    absent_values: tuple[str, ...] = ()  # observations: value text meaning "absent"
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +76,18 @@ class FindingDef:
     synonyms: tuple[str, ...] = ()
     codes: tuple[str, ...] = ()  # "system|code" strings (SNOMED CT, LOINC, ICD-10-CM)
     rule: ThresholdRule | None = None
+    negated_synonyms: tuple[str, ...] = ()  # phrases meaning "absent" ("afebrile")
+    rules: tuple[ThresholdRule, ...] = ()  # all threshold rules; `rule` is the first
+    record: tuple[RecordRule, ...] = ()  # history/risk-factor rules over record events
+    aliases: tuple[str, ...] = ()  # former or source ids that mean this finding
+    parent: str | None = None  # a broader finding this one implies ("sharp-chest-pain")
+    sources: tuple[str, ...] = ()  # "symcat", "ddxplus", "osler"
+
+    def __post_init__(self) -> None:
+        if self.rules and self.rule is None:
+            object.__setattr__(self, "rule", self.rules[0])
+        elif self.rule is not None and not self.rules:
+            object.__setattr__(self, "rules", (self.rule,))
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +106,10 @@ class ConditionDef:
     cant_miss_rationale: str | None = None
     severity: int | None = None  # DDXPlus 1 (most severe) .. 5
     sources: tuple[str, ...] = ()  # "symcat", "ddxplus", "osler"
+    cant_miss_citation: str | None = None
+    finding_basis: dict[str, str] = field(default_factory=dict)  # finding id -> where P is from
+    prior_basis: str = ""  # how the prior was obtained ("symcat-least-squares", ...)
+    literature: str | None = None  # the study the numbers come from, for added conditions
 
 
 AGE_BANDS: tuple[tuple[str, int, int], ...] = (
@@ -88,21 +143,42 @@ class KnowledgeBase:
     conditions: list[ConditionDef]
     findings: list[FindingDef]
     license_note: str = ""
+    path: Path | None = None  # the pack directory it was loaded from
+    manifest: dict[str, Any] = field(default_factory=dict)
+    icd10_mapping: dict[str, dict[str, Any]] = field(default_factory=dict)
+    blocked_phrases: tuple[str, ...] = ()  # text phrases that name no finding ("sleep paralysis")
     _conditions: dict[str, ConditionDef] = field(default_factory=dict, init=False, repr=False)
     _findings: dict[str, FindingDef] = field(default_factory=dict, init=False, repr=False)
+    _aliases: dict[str, str] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._conditions = {c.id: c for c in self.conditions}
         self._findings = {f.id: f for f in self.findings}
+        self._aliases = {a: f.id for f in self.findings for a in f.aliases}
 
     def condition(self, condition_id: str) -> ConditionDef:
         return self._conditions[condition_id]
 
     def finding(self, finding_id: str) -> FindingDef:
-        return self._findings[finding_id]
+        """The finding with this id (or with this id among its aliases)."""
+        found = self._findings.get(finding_id)
+        if found is None:
+            found = self._findings[self._aliases[finding_id]]
+        return found
 
     def has_finding(self, finding_id: str) -> bool:
         return finding_id in self._findings
 
     def has_condition(self, condition_id: str) -> bool:
         return condition_id in self._conditions
+
+    def resolve_finding(self, finding_id: str) -> str | None:
+        """The canonical id for an id or alias, or None when the KB does not know it."""
+        if finding_id in self._findings:
+            return finding_id
+        return self._aliases.get(finding_id)
+
+    def findings_in(self, *categories: str) -> list[FindingDef]:
+        """Findings of the given categories, in KB order."""
+        wanted = set(categories)
+        return [f for f in self.findings if f.category in wanted]

@@ -1,0 +1,408 @@
+"""Load and validate a KB pack: a folder with manifest.json, conditions.json, findings.json.
+
+Every problem is reported as a KnowledgeError naming the file, the entry and the field, so
+that a clinic building its own pack can fix it. The format is documented in docs/kb-pack.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import re
+import sys
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from osler.knowledge.model import (
+    AGE_BANDS,
+    OPS,
+    ConditionDef,
+    FindingDef,
+    KnowledgeBase,
+    KnowledgeError,
+    RecordRule,
+    ThresholdRule,
+)
+from osler.knowledge.units import is_known_unit
+from osler.record import EventKind
+
+FORMAT = "osler-kb-pack"
+FORMAT_VERSIONS = (1,)
+REQUIRED_FILES = ("conditions.json", "findings.json")
+CATEGORIES = ("symptom", "sign", "vital", "lab", "history", "risk-factor")
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+ICD10CM = re.compile(r"^[A-TV-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?$")
+CODE = re.compile(r"^[a-z0-9-]+\|[^|\s]+$")
+PRIOR_SUM_TOLERANCE = 1e-3
+BAND_NAMES = tuple(b[0] for b in AGE_BANDS)
+EVENT_KINDS = tuple(k.value for k in EventKind)
+
+
+def default_pack_dir() -> Path:
+    """$OSLER_KB if set, else resources/kb of the installation (or source checkout)."""
+    env = os.environ.get("OSLER_KB")
+    if env:
+        return Path(env).expanduser()
+    home = os.environ.get("OSLER_HOME")
+    if home:
+        return Path(home).expanduser() / "resources" / "kb"
+    bundle = getattr(sys, "_MEIPASS", None)
+    if bundle:
+        return Path(bundle) / "resources" / "kb"
+    return Path(__file__).resolve().parents[3] / "resources" / "kb"
+
+
+@cache
+def _cached(path: str) -> KnowledgeBase:
+    return load_pack(path)
+
+
+def default_kb() -> KnowledgeBase:
+    """The knowledge base the app uses ($OSLER_KB or the shipped pack), loaded once."""
+    return _cached(str(default_pack_dir().resolve()))
+
+
+def kb_for(path: str | Path | None) -> KnowledgeBase:
+    """The pack at `path` (a `--kb DIR` option), or the default one; cached per folder."""
+    if path is None:
+        return default_kb()
+    return _cached(str(Path(path).expanduser().resolve()))
+
+
+def load_pack(path: str | Path) -> KnowledgeBase:
+    """Read and validate the pack in folder `path`; raises KnowledgeError on any problem."""
+    root = Path(path)
+    if not root.is_dir():
+        raise KnowledgeError("not a folder (a KB pack is a folder with manifest.json)",
+                             file=str(root))
+    manifest = _read(root, "manifest.json")
+    _check_manifest(root, manifest)
+    f_doc = _read(root, "findings.json")
+    findings, blocked = _parse_findings(f_doc)
+    kb_findings = {f.id: f for f in findings}
+    aliases = {a: f.id for f in findings for a in f.aliases}
+    c_doc = _read(root, "conditions.json")
+    conditions = _parse_conditions(c_doc, kb_findings, aliases)
+    mapping: dict[str, dict[str, Any]] = {}
+    if (root / "icd10_mapping.json").is_file():
+        m_doc = _read(root, "icd10_mapping.json")
+        mapping = _dict(m_doc.get("conditions", {}), "icd10_mapping.json", None, "conditions")
+    return KnowledgeBase(
+        name=manifest["name"],
+        version=manifest["version"],
+        conditions=conditions,
+        findings=findings,
+        license_note=manifest.get("license", ""),
+        path=root,
+        manifest=manifest,
+        icd10_mapping=mapping,
+        blocked_phrases=blocked,
+    )
+
+
+# --- files --------------------------------------------------------------------------
+
+def _read(root: Path, name: str) -> dict[str, Any]:
+    p = root / name
+    if not p.is_file():
+        raise KnowledgeError("missing from the pack", file=name)
+    try:
+        doc = json.loads(p.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise KnowledgeError(f"not UTF-8 text ({exc.reason})", file=name) from exc
+    except json.JSONDecodeError as exc:
+        raise KnowledgeError(f"not valid JSON: {exc.msg} at line {exc.lineno} column "
+                             f"{exc.colno}", file=name) from exc
+    if not isinstance(doc, dict):
+        raise KnowledgeError("must hold a JSON object", file=name)
+    return doc
+
+
+def _check_manifest(root: Path, m: dict[str, Any]) -> None:
+    f = "manifest.json"
+    if m.get("format") != FORMAT:
+        raise KnowledgeError(f"must be {FORMAT!r}", file=f, field="format")
+    if m.get("format_version") not in FORMAT_VERSIONS:
+        raise KnowledgeError(f"unsupported version {m.get('format_version')!r}; this Osler "
+                             f"reads {', '.join(map(str, FORMAT_VERSIONS))}", file=f,
+                             field="format_version")
+    for key in ("name", "version", "license"):
+        if not isinstance(m.get(key), str) or not m[key].strip():
+            raise KnowledgeError("must be a non-empty string", file=f, field=key)
+    files = _dict(m.get("files"), f, None, "files")
+    for name in REQUIRED_FILES:
+        if name not in files:
+            raise KnowledgeError(f"must list {name} with its sha256", file=f, field="files")
+    for name, digest in files.items():
+        if "/" in name or "\\" in name or name.startswith("."):
+            raise KnowledgeError("file names must be plain names inside the pack", file=f,
+                                 entry=name, field="files")
+        p = root / name
+        if not p.is_file():
+            raise KnowledgeError("listed in manifest.json but missing", file=name)
+        actual = hashlib.sha256(p.read_bytes()).hexdigest()
+        if actual != digest:
+            raise KnowledgeError(f"sha256 is {actual[:12]}..., manifest.json says "
+                                 f"{str(digest)[:12]}... (file changed after the pack was "
+                                 "built; rebuild or update the manifest)", file=name,
+                                 field="sha256")
+
+
+# --- findings -----------------------------------------------------------------------
+
+def _parse_findings(doc: dict[str, Any]) -> tuple[list[FindingDef], tuple[str, ...]]:
+    fname = "findings.json"
+    items = _list(doc.get("findings"), fname, None, "findings")
+    out: list[FindingDef] = []
+    seen: set[str] = set()
+    for i, raw in enumerate(items):
+        where = f"entry {i}"
+        if not isinstance(raw, dict):
+            raise KnowledgeError("must be an object", file=fname, entry=where)
+        fid = raw.get("id")
+        if not isinstance(fid, str) or not SLUG.match(fid):
+            raise KnowledgeError("must be a lower-case slug (a-z, 0-9, -)", file=fname,
+                                 entry=where, field="id")
+        where = fid
+        if fid in seen:
+            raise KnowledgeError("duplicate finding id", file=fname, entry=where, field="id")
+        seen.add(fid)
+        cat = raw.get("category")
+        if cat not in CATEGORIES:
+            raise KnowledgeError(f"must be one of {', '.join(CATEGORIES)}", file=fname,
+                                 entry=where, field="category")
+        rules = tuple(_rule(r, fname, where, f"rules[{j}]")
+                      for j, r in enumerate(_list(raw.get("rules", []), fname, where, "rules")))
+        record = tuple(_record(r, fname, where, f"record[{j}]")
+                       for j, r in enumerate(_list(raw.get("record", []), fname, where,
+                                                   "record")))
+        codes = _strings(raw.get("codes", []), fname, where, "codes")
+        for c in codes:
+            if not CODE.match(c):
+                raise KnowledgeError(f"{c!r} is not 'system|code'", file=fname, entry=where,
+                                     field="codes")
+        out.append(FindingDef(
+            id=fid,
+            label=_text(raw.get("label"), fname, where, "label"),
+            category=cat,
+            synonyms=_strings(raw.get("synonyms", []), fname, where, "synonyms"),
+            negated_synonyms=_strings(raw.get("negated_synonyms", []), fname, where,
+                                      "negated_synonyms"),
+            codes=codes,
+            rules=rules,
+            record=record,
+            aliases=_strings(raw.get("aliases", []), fname, where, "aliases"),
+            parent=raw.get("parent"),
+            sources=_strings(raw.get("sources", []), fname, where, "sources"),
+        ))
+    ids = {f.id for f in out}
+    for f in out:
+        for a in f.aliases:
+            if a in ids:
+                raise KnowledgeError(f"alias {a!r} is also a finding id", file=fname,
+                                     entry=f.id, field="aliases")
+        if f.parent is not None and f.parent not in ids:
+            raise KnowledgeError(f"unknown parent finding {f.parent!r}", file=fname,
+                                 entry=f.id, field="parent")
+    blocked = _strings(doc.get("blocked_phrases", []), fname, None, "blocked_phrases")
+    return out, blocked
+
+
+def _rule(raw: Any, fname: str, where: str, path: str) -> ThresholdRule:
+    if not isinstance(raw, dict):
+        raise KnowledgeError("must be an object", file=fname, entry=where, field=path)
+    loinc = _strings(raw.get("loinc"), fname, where, f"{path}.loinc")
+    if not loinc:
+        raise KnowledgeError("needs at least one LOINC code", file=fname, entry=where,
+                             field=f"{path}.loinc")
+    op = raw.get("op")
+    if op not in OPS:
+        raise KnowledgeError(f"must be one of {' '.join(OPS)}", file=fname, entry=where,
+                             field=f"{path}.op")
+    value = _number(raw.get("value"), fname, where, f"{path}.value")
+    unit = _text(raw.get("unit"), fname, where, f"{path}.unit")
+    if not is_known_unit(unit):
+        raise KnowledgeError(f"unit {unit!r} is not one Osler can convert", file=fname,
+                             entry=where, field=f"{path}.unit")
+    sex = raw.get("sex")
+    if sex not in (None, "female", "male"):
+        raise KnowledgeError("must be 'female', 'male' or absent", file=fname, entry=where,
+                             field=f"{path}.sex")
+    mm = raw.get("molar_mass")
+    if mm is not None and (_number(mm, fname, where, f"{path}.molar_mass") <= 0):
+        raise KnowledgeError("must be positive (g/mol)", file=fname, entry=where,
+                             field=f"{path}.molar_mass")
+    return ThresholdRule(loinc=loinc, op=op, value=value, unit=unit, sex=sex,
+                         molar_mass=float(mm) if mm is not None else None)
+
+
+def _record(raw: Any, fname: str, where: str, path: str) -> RecordRule:
+    if not isinstance(raw, dict):
+        raise KnowledgeError("must be an object", file=fname, entry=where, field=path)
+    kind = raw.get("kind")
+    if kind not in EVENT_KINDS:
+        raise KnowledgeError(f"must be an event kind ({', '.join(EVENT_KINDS)})", file=fname,
+                             entry=where, field=f"{path}.kind")
+    codes = _strings(raw.get("codes", []), fname, where, f"{path}.codes")
+    for c in codes:
+        if not CODE.match(c):
+            raise KnowledgeError(f"{c!r} is not 'system|code'", file=fname, entry=where,
+                                 field=f"{path}.codes")
+    within = raw.get("within_days")
+    if within is not None and (not isinstance(within, int) or isinstance(within, bool)
+                               or within < 0):
+        raise KnowledgeError("must be a whole number of days", file=fname, entry=where,
+                             field=f"{path}.within_days")
+    min_days = raw.get("min_days")
+    if min_days is not None:
+        _number(min_days, fname, where, f"{path}.min_days")
+    return RecordRule(
+        kind=kind,
+        codes=codes,
+        keywords=tuple(k.lower() for k in _strings(raw.get("keywords", []), fname, where,
+                                                   f"{path}.keywords")),
+        exclude=tuple(k.lower() for k in _strings(raw.get("exclude", []), fname, where,
+                                                  f"{path}.exclude")),
+        within_days=within,
+        min_days=float(min_days) if min_days is not None else None,
+        present_values=tuple(v.lower() for v in _strings(raw.get("present_values", []), fname,
+                                                         where, f"{path}.present_values")),
+        absent_values=tuple(v.lower() for v in _strings(raw.get("absent_values", []), fname,
+                                                        where, f"{path}.absent_values")),
+    )
+
+
+# --- conditions ---------------------------------------------------------------------
+
+def _parse_conditions(doc: dict[str, Any], findings: dict[str, FindingDef],
+                      aliases: dict[str, str]) -> list[ConditionDef]:
+    fname = "conditions.json"
+    items = _list(doc.get("conditions"), fname, None, "conditions")
+    if not items:
+        raise KnowledgeError("the pack has no conditions", file=fname, field="conditions")
+    out: list[ConditionDef] = []
+    seen: set[str] = set()
+    total = 0.0
+    for i, raw in enumerate(items):
+        where = f"entry {i}"
+        if not isinstance(raw, dict):
+            raise KnowledgeError("must be an object", file=fname, entry=where)
+        cid = raw.get("id")
+        if not isinstance(cid, str) or not SLUG.match(cid):
+            raise KnowledgeError("must be a lower-case slug (a-z, 0-9, -)", file=fname,
+                                 entry=where, field="id")
+        where = cid
+        if cid in seen:
+            raise KnowledgeError("duplicate condition id", file=fname, entry=where, field="id")
+        seen.add(cid)
+        icd10 = _strings(raw.get("icd10", []), fname, where, "icd10")
+        for code in icd10:
+            if not ICD10CM.match(code):
+                raise KnowledgeError(f"{code!r} is not a well-formed ICD-10-CM code "
+                                     "(e.g. I21.9)", file=fname, entry=where, field="icd10")
+        prior = _number(raw.get("prior"), fname, where, "prior")
+        if not 0.0 < prior <= 1.0:
+            raise KnowledgeError(f"{prior} is outside (0, 1]", file=fname, entry=where,
+                                 field="prior")
+        total += prior
+        probs: dict[str, float] = {}
+        for fid, p in _dict(raw.get("findings", {}), fname, where, "findings").items():
+            field = f"findings.{fid}"
+            if fid not in findings:
+                hint = f" (an alias of {aliases[fid]!r}; use that id)" if fid in aliases else ""
+                raise KnowledgeError(f"unknown finding id{hint}", file=fname, entry=where,
+                                     field=field)
+            value = _number(p, fname, where, field)
+            if not 0.0 <= value <= 1.0:
+                raise KnowledgeError(f"probability {value} is outside [0, 1]", file=fname,
+                                     entry=where, field=field)
+            probs[fid] = value
+        age_lr = _lrs(raw.get("age_lr", {}), BAND_NAMES, fname, where, "age_lr")
+        sex_lr = _lrs(raw.get("sex_lr", {}), ("female", "male"), fname, where, "sex_lr")
+        severity = raw.get("severity")
+        if severity is not None and (not isinstance(severity, int) or isinstance(severity, bool)
+                                     or not 1 <= severity <= 5):
+            raise KnowledgeError("must be a whole number 1..5 (DDXPlus severity)", file=fname,
+                                 entry=where, field="severity")
+        cant_miss = raw.get("cant_miss", False)
+        if not isinstance(cant_miss, bool):
+            raise KnowledgeError("must be true or false", file=fname, entry=where,
+                                 field="cant_miss")
+        rationale = raw.get("cant_miss_rationale")
+        if cant_miss and (not isinstance(rationale, str) or not rationale.strip()):
+            raise KnowledgeError("a can't-miss condition needs a one-line rationale",
+                                 file=fname, entry=where, field="cant_miss_rationale")
+        basis = _dict(raw.get("finding_basis", {}), fname, where, "finding_basis")
+        out.append(ConditionDef(
+            id=cid,
+            name=_text(raw.get("name"), fname, where, "name"),
+            icd10=icd10,
+            prior=prior,
+            findings=probs,
+            synonyms=_strings(raw.get("synonyms", []), fname, where, "synonyms"),
+            age_lr=age_lr,
+            sex_lr=sex_lr,
+            cant_miss=cant_miss,
+            cant_miss_rationale=rationale if cant_miss else None,
+            severity=severity,
+            sources=_strings(raw.get("sources", []), fname, where, "sources"),
+            cant_miss_citation=raw.get("cant_miss_citation"),
+            finding_basis={str(k): str(v) for k, v in basis.items()},
+            prior_basis=str(raw.get("prior_basis", "")),
+            literature=raw.get("literature"),
+        ))
+    if abs(total - 1.0) > PRIOR_SUM_TOLERANCE:
+        raise KnowledgeError(f"priors sum to {total:.6f}; they must sum to 1", file=fname,
+                             field="prior")
+    return out
+
+
+def _lrs(raw: Any, keys: tuple[str, ...], fname: str, where: str, field: str
+         ) -> dict[str, float]:
+    out = {}
+    for k, v in _dict(raw, fname, where, field).items():
+        if k not in keys:
+            raise KnowledgeError(f"unknown key {k!r}; expected {', '.join(keys)}", file=fname,
+                                 entry=where, field=field)
+        value = _number(v, fname, where, f"{field}.{k}")
+        if value < 0:
+            raise KnowledgeError("a likelihood ratio cannot be negative", file=fname,
+                                 entry=where, field=f"{field}.{k}")
+        out[k] = value
+    return out
+
+
+# --- small validators ---------------------------------------------------------------
+
+def _list(v: Any, fname: str, where: str | None, field: str) -> list[Any]:
+    if not isinstance(v, list):
+        raise KnowledgeError("must be a list", file=fname, entry=where, field=field)
+    return v
+
+
+def _dict(v: Any, fname: str, where: str | None, field: str) -> dict[str, Any]:
+    if not isinstance(v, dict):
+        raise KnowledgeError("must be an object", file=fname, entry=where, field=field)
+    return v
+
+
+def _strings(v: Any, fname: str, where: str | None, field: str) -> tuple[str, ...]:
+    if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+        raise KnowledgeError("must be a list of strings", file=fname, entry=where, field=field)
+    return tuple(v)
+
+
+def _text(v: Any, fname: str, where: str | None, field: str) -> str:
+    if not isinstance(v, str) or not v.strip():
+        raise KnowledgeError("must be a non-empty string", file=fname, entry=where, field=field)
+    return v
+
+
+def _number(v: Any, fname: str, where: str | None, field: str) -> float:
+    if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+        raise KnowledgeError(f"must be a number, not {v!r}", file=fname, entry=where,
+                             field=field)
+    return float(v)

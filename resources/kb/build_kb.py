@@ -1,0 +1,636 @@
+"""Build Osler's knowledge-base pack (resources/kb/) from SymCat, DDXPlus and the curation files.
+
+    .venv/bin/python resources/kb/build_kb.py [SHARED_DATA_DIR] [--out DIR]
+
+SHARED_DATA_DIR defaults to ../shared/data beside the repository. The output is
+deterministic: the same inputs give byte-identical files. Only numbers, codes and names
+are taken from the sources; their descriptions and remarks are not copied. The curated,
+reviewable inputs live in resources/kb/curation/. The pack format is in docs/kb-pack.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import re
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+CURATION = HERE / "curation"
+PACK_NAME = "Osler reference knowledge base"
+PACK_VERSION = "1.0.0"
+FORMAT_VERSION = 1
+
+AGE_KEYS = {
+    "age-1-years": "<1", "age-1-4-years": "1-4", "age-5-14-years": "5-14",
+    "age-15-29-years": "15-29", "age-30-44-years": "30-44", "age-45-59-years": "45-59",
+    "age-60-74-years": "60-74", "age-75-years": "75+",
+}
+SEX_KEYS = {"sex-female": "female", "sex-male": "male"}
+CENSORED_FRACTION = 0.5  # unlisted condition: this share of the upper bound SymCat implies
+FLOOR_FRACTION = 0.5  # no estimate at all: this share of the smallest estimated prior
+
+LICENSE_NOTE = (
+    "Derived from SymCat (symcat.com figures from US CDC NAMCS/NHAMCS surveys; no licence "
+    "file: research and demonstration use only, attribute 'SymCat') and DDXPlus (Fansi "
+    "Tchango et al., NeurIPS 2022, CC-BY 4.0), with ICD-10-CM codes (US CDC/NCHS, public "
+    "domain) and curation by the Osler project (Apache-2.0). Numbers, codes and names only. "
+    "Decision support, not a diagnosis; a clinic may replace this pack with a licensed one."
+)
+
+SOURCES = [
+    {"name": "SymCat", "files": ["symcat/conditions.json", "symcat/symptoms.json"],
+     "url": "https://github.com/teliov/symcat-to-synthea",
+     "terms": "No licence file; research and demonstration use; attribute 'SymCat'."},
+    {"name": "DDXPlus", "files": ["ddxplus/release_conditions.json",
+                                  "ddxplus/release_evidences.json"],
+     "url": "https://github.com/mila-iqia/ddxplus",
+     "terms": "CC-BY 4.0 (Fansi Tchango et al., NeurIPS 2022 Datasets and Benchmarks)."},
+    {"name": "ICD-10-CM", "files": [], "url": "https://www.cdc.gov/nchs/icd/icd-10-cm/",
+     "terms": "Public domain (US government work), via the simple-icd-10-cm package."},
+    {"name": "Osler curation", "files": ["resources/kb/curation/"],
+     "terms": "Apache-2.0, authored by the Osler project."},
+]
+
+BODY_PATTERN = re.compile(
+    r"^(?P<part>.+?) (?P<kind>pain|swelling|stiffness or tightness|cramps or spasms|"
+    r"lump or mass|mass or lump|weakness)$")
+
+
+class BuildError(Exception):
+    """The sources or the curation are inconsistent; the pack is not written."""
+
+
+def read_json(path: Path) -> Any:
+    with path.open(encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# --- ICD-10-CM ---------------------------------------------------------------------
+
+class Icd10:
+    """ICD-10-CM lookups through simple-icd-10-cm (the release it ships)."""
+
+    def __init__(self) -> None:
+        import simple_icd_10_cm as cm
+
+        self.cm = cm
+        self.index: dict[str, list[str]] = {}
+        for code in cm.get_all_codes():
+            if cm.is_chapter_or_block(code):
+                continue
+            for text in [cm.get_description(code), *(cm.get_inclusion_term(code) or [])]:
+                self.index.setdefault(norm_name(text), []).append(code)
+        data = Path(cm.__file__).parent / "data"
+        names = sorted(p.name for p in data.glob("code-list-*.txt"))
+        self.release = names[-1][len("code-list-"):-4] if names else "unknown"
+
+    def valid(self, code: str) -> bool:
+        return bool(self.cm.is_valid_item(code))
+
+    def billable(self, code: str) -> bool:
+        return bool(self.cm.is_valid_item(code) and self.cm.is_leaf(code))
+
+    def describe(self, code: str) -> str:
+        return self.cm.get_description(code)
+
+    def by_name(self, name: str) -> list[str]:
+        n = norm_name(name)
+        for cand in (n, f"{n} unspecified", f"{n} nos"):
+            if cand in self.index:
+                return sorted(set(self.index[cand]))[:1]
+        return []
+
+    def normalise(self, raw: str) -> str | None:
+        """A source code like 'j44.1' or 'I21' as a valid ICD-10-CM code, or None."""
+        code = raw.strip().upper()
+        if not code:
+            return None
+        if self.valid(code):
+            return code
+        return None
+
+
+def norm_name(text: str) -> str:
+    text = re.sub(r"[^a-z0-9 ]", "", text.lower().replace("-", " ").replace(",", " "))
+    return " ".join(text.split())
+
+
+# --- findings ----------------------------------------------------------------------
+
+def body_variants(label: str) -> list[str]:
+    """Plain-language variants of SymCat's body-part labels ('Knee pain' -> 'painful knee')."""
+    m = BODY_PATTERN.match(label.lower())
+    if not m:
+        return []
+    parts = [p.strip() for p in m["part"].split(" or ")]
+    if "foot" in parts:
+        parts.append("feet")
+    if parts == ["low back"]:
+        parts.append("lower back")
+    kind = m["kind"]
+    out: list[str] = []
+    for p in parts:
+        if kind == "pain":
+            out += [f"{p} pain", f"pain in the {p}", f"painful {p}", f"sore {p}", f"{p} ache",
+                    f"aching {p}", f"{p} pains", f"pain in {p}"]
+        elif kind == "swelling":
+            out += [f"{p} swelling", f"swollen {p}", f"swelling of the {p}",
+                    f"swelling in the {p}", f"swelling of {p}"]
+        elif kind == "stiffness or tightness":
+            out += [f"{p} stiffness", f"stiff {p}", f"stiffness in the {p}",
+                    f"stiffness of the {p}", f"{p} tightness", f"tight {p}"]
+        elif kind == "cramps or spasms":
+            out += [f"{p} cramps", f"{p} cramp", f"{p} spasms", f"{p} spasm", f"cramp in the {p}"]
+        elif kind in ("lump or mass", "mass or lump"):
+            out += [f"{p} lump", f"{p} mass", f"lump in the {p}", f"lump on the {p}",
+                    f"mass in the {p}", f"mass on the {p}"]
+        elif kind == "weakness":
+            out += [f"{p} weakness", f"weak {p}", f"weakness of the {p}", f"weakness in the {p}"]
+    return out
+
+
+def build_findings(symcat_symptoms: dict[str, Any], cur: dict[str, Any], syn: dict[str, Any],
+                   hierarchy: dict[str, str]) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """The vocabulary: SymCat symptoms updated and extended by the curation; alias map."""
+    findings: dict[str, dict[str, Any]] = {}
+    for slug, s in symcat_symptoms.items():
+        findings[slug] = {"id": slug, "label": s["name"], "category": "symptom",
+                          "sources": ["symcat"]}
+    aliases: dict[str, str] = {}
+    for entry in cur["findings"]:
+        fid = entry["id"]
+        base = findings.get(fid, {"id": fid, "sources": []})
+        if "osler" not in base["sources"]:
+            base["sources"] = [*base["sources"], "osler"]
+        for key in ("label", "category", "codes", "rules", "record", "aliases", "parent"):
+            if key in entry:
+                base[key] = entry[key]
+        findings[fid] = base
+        for a in entry.get("aliases", []):
+            aliases[a] = fid
+    for a, fid in aliases.items():
+        if a in findings:  # a SymCat symptom folded into an Osler finding
+            old = findings.pop(a)
+            findings[fid].setdefault("synonyms", []).append(old["label"])
+            findings[fid]["sources"] = sorted({*findings[fid]["sources"], *old["sources"]})
+    for fid, codes in cur.get("symptom_codes", {}).items():
+        if fid not in findings:
+            raise BuildError(f"curation/findings.json symptom_codes: unknown finding {fid!r}")
+        findings[fid]["codes"] = sorted({*findings[fid].get("codes", []), *codes})
+    for child, parent in hierarchy.items():
+        for fid in (child, parent):
+            if fid not in findings:
+                raise BuildError(f"curation/hierarchy.json: unknown finding {fid!r}")
+        findings[child]["parent"] = parent
+    for fid, phrases in syn["synonyms"].items():
+        if fid not in findings:
+            raise BuildError(f"curation/synonyms.json: unknown finding {fid!r}")
+        findings[fid].setdefault("synonyms", []).extend(phrases)
+    for fid, phrases in syn.get("negated", {}).items():
+        if fid not in findings:
+            raise BuildError(f"curation/synonyms.json negated: unknown finding {fid!r}")
+        findings[fid]["negated_synonyms"] = list(phrases)
+    for f in findings.values():
+        variants = [*f.get("synonyms", []), *body_variants(f["label"])]
+        seen = {f["label"].lower()}
+        uniq = []
+        for v in variants:
+            if v.lower() not in seen:
+                seen.add(v.lower())
+                uniq.append(v)
+        f["synonyms"] = uniq
+        if f.get("parent") and f["parent"] not in findings:
+            raise BuildError(f"finding {f['id']}: unknown parent {f['parent']!r}")
+    out = []
+    for fid in sorted(findings):
+        f = findings[fid]
+        out.append({k: f[k] for k in ("id", "label", "category", "synonyms", "negated_synonyms",
+                                      "codes", "rules", "record", "aliases", "parent", "sources")
+                    if f.get(k) not in (None, [], "")})
+    return out, aliases
+
+
+# --- priors ------------------------------------------------------------------------
+
+def estimate_priors(conditions: dict[str, Any], symptoms: dict[str, Any]
+                    ) -> tuple[dict[str, float], dict[str, str]]:
+    """Relative priors from SymCat: P(c) = P(c|s) P(s) / P(s|c), solved in log space.
+
+    Pairs (c, s) where SymCat gives both P(c|s) (symptoms.json common causes) and
+    P(s|c) (conditions.json) give equations log P(c) - log P(s) = log(P(c|s)/P(s|c)),
+    solved by least squares. A condition in no cause list gets CENSORED_FRACTION of the
+    upper bound implied by the smallest listed cause of its symptoms (it was not listed,
+    so its P(c|s) is below that); anything left gets FLOOR_FRACTION of the smallest
+    estimate.
+    """
+    causes: dict[str, dict[str, float]] = {}
+    for s_slug, s in symptoms.items():
+        listed = {}
+        for key, cause in s["common_causes"].items():
+            c_slug = key[len("cause-"):] if key.startswith("cause-") else key
+            if c_slug not in conditions and c_slug.endswith("--2"):
+                c_slug = c_slug[:-3]  # SymCat's slug for a condition named like a symptom
+            if c_slug in conditions and cause["probability"] > 0:
+                listed[c_slug] = cause["probability"] / 100.0
+        causes[s_slug] = listed
+    rows = []
+    for s_slug, listed in causes.items():
+        for c_slug, p_cs in listed.items():
+            p_sc = conditions[c_slug]["symptoms"].get(s_slug, {}).get("probability", 0) / 100.0
+            if p_sc > 0:
+                rows.append((c_slug, s_slug, math.log(p_cs) - math.log(p_sc)))
+    rows = _largest_component(rows)
+    c_ids = sorted({r[0] for r in rows})
+    s_ids = sorted({r[1] for r in rows})
+    ci = {c: i for i, c in enumerate(c_ids)}
+    si = {s: len(c_ids) + i for i, s in enumerate(s_ids)}
+    a = np.zeros((len(rows) + 1, len(c_ids) + len(s_ids)))
+    b = np.zeros(len(rows) + 1)
+    for k, (c, s, y) in enumerate(rows):
+        a[k, ci[c]] = 1.0
+        a[k, si[s]] = -1.0
+        b[k] = y
+    a[-1, : len(c_ids)] = 1.0  # gauge: mean log prior 0 (normalised later anyway)
+    sol, *_ = np.linalg.lstsq(a, b, rcond=None)
+    log_prior = {c: float(sol[ci[c]]) for c in c_ids}
+    log_ps = {s: float(sol[si[s]]) for s in s_ids}
+    basis = {c: "symcat-least-squares" for c in c_ids}
+    for c_slug, cond in sorted(conditions.items()):
+        if c_slug in log_prior:
+            continue
+        bounds = []
+        for s_slug, sym in cond["symptoms"].items():
+            listed = causes.get(s_slug, {})
+            p_sc = sym["probability"] / 100.0
+            if s_slug in log_ps and len(listed) >= 8 and p_sc > 0:
+                bounds.append(math.log(min(listed.values())) + log_ps[s_slug] - math.log(p_sc))
+        if bounds:
+            log_prior[c_slug] = min(bounds) + math.log(CENSORED_FRACTION)
+            basis[c_slug] = "symcat-censored"
+    if log_prior:
+        floor = min(log_prior.values()) + math.log(FLOOR_FRACTION)
+        for c_slug in conditions:
+            if c_slug not in log_prior:
+                log_prior[c_slug] = floor
+                basis[c_slug] = "floor"
+    return {c: math.exp(v) for c, v in log_prior.items()}, basis
+
+
+def _largest_component(rows: list[tuple[str, str, float]]) -> list[tuple[str, str, float]]:
+    """Equations of the largest connected set of conditions and symptoms.
+
+    A small island of equations fixes priors only relative to each other, not to the
+    rest of the knowledge base; its conditions get the censored estimate instead.
+    """
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for c, s, _ in rows:
+        parent[find("c:" + c)] = find("s:" + s)
+    sizes: dict[str, int] = defaultdict(int)
+    for x in list(parent):
+        sizes[find(x)] += 1
+    main = max(sorted(sizes), key=lambda r: sizes[r])
+    return [r for r in rows if find("c:" + r[0]) == main]
+
+
+# --- conditions --------------------------------------------------------------------
+
+def build(shared: Path, out: Path) -> dict[str, Any]:
+    """Read the sources and the curation, write the pack to `out`; returns the statistics."""
+    symcat_c = read_json(shared / "symcat" / "conditions.json")
+    symcat_s = read_json(shared / "symcat" / "symptoms.json")
+    ddx_c = read_json(shared / "ddxplus" / "release_conditions.json")
+    ddx_e = read_json(shared / "ddxplus" / "release_evidences.json")
+    cur_find = read_json(CURATION / "findings.json")
+    cur_syn = read_json(CURATION / "synonyms.json")
+    cur_hier = read_json(CURATION / "hierarchy.json")["parents"]
+    cur_ddx = read_json(CURATION / "ddxplus.json")
+    cur_icd = read_json(CURATION / "icd10_cm.json")["codes"]
+    cur_cm = read_json(CURATION / "cant_miss.json")["conditions"]
+    cur_cond = read_json(CURATION / "conditions.json")
+    icd = Icd10()
+
+    findings, aliases = build_findings(symcat_s, cur_find, cur_syn, cur_hier)
+    fids = {f["id"] for f in findings}
+    parents = {f["id"]: f["parent"] for f in findings if f.get("parent")}
+
+    def canon(fid: str) -> str:
+        return aliases.get(fid, fid)
+
+    conds: dict[str, dict[str, Any]] = {}
+    for slug, c in symcat_c.items():
+        fp: dict[str, float] = {}
+        for s_slug, s in c["symptoms"].items():
+            fid = canon(s_slug)
+            if fid not in fids:
+                raise BuildError(f"SymCat {slug}: symptom {s_slug} not in the vocabulary")
+            fp[fid] = max(fp.get(fid, 0.0), round(s["probability"] / 100.0, 4))
+        conds[slug] = {
+            "id": slug, "name": c["condition_name"], "synonyms": [],
+            "findings": fp, "finding_basis": dict.fromkeys(fp, "symcat"),
+            "age_lr": {AGE_KEYS[k]: v["odds"] for k, v in c["age"].items() if k in AGE_KEYS},
+            "sex_lr": {SEX_KEYS[k]: v["odds"] for k, v in c["sex"].items() if k in SEX_KEYS},
+            "sources": ["symcat"], "icd10": [], "severity": None,
+        }
+    priors, prior_basis = estimate_priors(symcat_c, symcat_s)
+    for slug in conds:
+        conds[slug]["prior"] = priors[slug]
+        conds[slug]["prior_basis"] = prior_basis[slug]
+
+    # DDXPlus: merge into SymCat conditions or add; evidences become findings.
+    defaults = cur_ddx["defaults"]
+    ddx_icd_source: dict[str, list[str]] = {}
+    for name, dc in sorted(ddx_c.items()):
+        plan = cur_ddx["conditions"].get(name)
+        if plan is None:
+            raise BuildError(f"curation/ddxplus.json: no plan for DDXPlus condition {name!r}")
+        merged = "symcat" in plan
+        cid = plan["symcat"] if merged else plan["id"]
+        if merged:
+            if cid not in conds:
+                raise BuildError(f"curation/ddxplus.json {name!r}: no SymCat condition {cid!r}")
+            c = conds[cid]
+            c["sources"] = ["symcat", "ddxplus"]
+        else:
+            c = conds[cid] = {"id": cid, "name": plan["name"], "synonyms": [], "findings": {},
+                              "finding_basis": {}, "age_lr": {}, "sex_lr": {},
+                              "sources": ["ddxplus"], "icd10": [], "prior": None,
+                              "prior_basis": ""}
+        english = dc.get("cond-name-eng") or name
+        if english.lower() != c["name"].lower() and english not in c["synonyms"]:
+            c["synonyms"].append(english)
+        c["severity"] = dc.get("severity")
+        raw_codes = [x for x in re.split(r"[,;\s]+", dc.get("icd10-id") or "") if x]
+        ddx_icd_source[cid] = raw_codes
+        c["ddx_icd10"] = [n for n in (icd.normalise(x) for x in raw_codes) if n]
+        c["ddx_icd10"] += plan.get("icd10", [])
+        cap = min(c["findings"].values()) if merged and c["findings"] else 1.0
+        for group, default in (("symptoms", defaults["symptom_probability"]),
+                               ("antecedents", defaults["antecedent_probability"])):
+            for ev in dc.get(group, {}):
+                fid = cur_ddx["evidences"].get(ev)
+                if ev not in cur_ddx["evidences"]:
+                    raise BuildError(f"curation/ddxplus.json: evidence {ev} not mapped")
+                if fid is None:
+                    continue
+                fid = canon(fid)
+                if fid not in fids:
+                    raise BuildError(f"curation/ddxplus.json: {ev} -> unknown finding {fid!r}")
+                if fid in c["findings"] and c["finding_basis"].get(fid) == "symcat":
+                    continue
+                p = min(default, cap)
+                if p > c["findings"].get(fid, 0.0):
+                    c["findings"][fid] = p
+                    c["finding_basis"][fid] = "ddxplus-default" if p == default else (
+                        "ddxplus-capped")
+        _ = ddx_e  # evidence names are codes only; question text is not copied
+
+    # Conditions added by Osler from the literature.
+    for extra in cur_cond["extra_conditions"]:
+        ref = conds[extra["age_sex_from"]]
+        conds[extra["id"]] = {
+            "id": extra["id"], "name": extra["name"], "synonyms": [],
+            "findings": dict(extra["findings"]),
+            "finding_basis": dict.fromkeys(extra["findings"], "literature"),
+            "age_lr": dict(ref["age_lr"]), "sex_lr": dict(ref["sex_lr"]),
+            "sources": list(extra["sources"]), "icd10": [], "severity": None,
+            "prior": None, "prior_basis": "", "literature": extra["basis"],
+        }
+        for fid in extra["findings"]:
+            if fid not in fids:
+                raise BuildError(f"curation/conditions.json {extra['id']}: unknown finding {fid}")
+
+    # Curated P(finding | condition) for findings the sources do not quantify.
+    for cid, table in cur_cond["findings"].items():
+        if cid not in conds:
+            raise BuildError(f"curation/conditions.json findings: unknown condition {cid!r}")
+        c = conds[cid]
+        for fid, p in table.items():
+            fid = canon(fid)
+            if fid not in fids:
+                raise BuildError(f"curation/conditions.json {cid}: unknown finding {fid!r}")
+            if c["finding_basis"].get(fid) in ("symcat", "literature"):
+                continue
+            c["findings"][fid] = p
+            c["finding_basis"][fid] = "osler-estimate"
+
+    # Broad findings: at least the noisy-OR of their specific children.
+    depth = {}
+    for fid in fids:
+        d, x = 0, fid
+        while x in parents:
+            x, d = parents[x], d + 1
+        depth[fid] = d
+    for c in conds.values():
+        for parent in sorted({*parents.values()}, key=lambda f: -depth[f]):
+            kids = [k for k, p in parents.items() if p == parent and k in c["findings"]]
+            if not kids:
+                continue
+            none = 1.0
+            for k in kids:
+                none *= 1.0 - c["findings"][k]
+            derived = round(1.0 - none, 4)
+            if derived > c["findings"].get(parent, 0.0):
+                c["findings"][parent] = derived
+                c["finding_basis"][parent] = "derived-from-specific"
+
+    # Names and synonyms.
+    for cid, name in cur_cond["names"].items():
+        c = conds[cid]
+        if c["name"] not in c["synonyms"]:
+            c["synonyms"].insert(0, c["name"])
+        c["name"] = name
+    for cid, names in cur_cond["synonyms"].items():
+        if cid not in conds:
+            raise BuildError(f"curation/conditions.json synonyms: unknown condition {cid!r}")
+        for n in names:
+            if n not in conds[cid]["synonyms"] and n != conds[cid]["name"]:
+                conds[cid]["synonyms"].append(n)
+
+    # Priors for conditions SymCat does not cover, then normalise.
+    for cid, spec in cur_cond["priors"].items():
+        c = conds[cid]
+        ref = conds[spec["relative_to"]]
+        c["prior"] = ref["prior"] * spec["factor"]
+        c["prior_basis"] = f"relative:{spec['relative_to']}x{spec['factor']:g}"
+    missing = [cid for cid, c in conds.items() if c["prior"] is None]
+    if missing:
+        raise BuildError(f"conditions without a prior: {missing}")
+    total = sum(c["prior"] for c in conds.values())
+    for c in conds.values():
+        c["prior"] = float(f"{c['prior'] / total:.6g}")
+    drift = 1.0 - sum(c["prior"] for c in conds.values())
+    largest = max(conds.values(), key=lambda c: c["prior"])
+    largest["prior"] = float(f"{largest['prior'] + drift:.9g}")
+
+    # ICD-10-CM: exact/normalised name match, then curated codes, then DDXPlus's.
+    mapping: dict[str, dict[str, Any]] = {}
+    for cid, c in sorted(conds.items()):
+        method = None
+        codes: list[str] = []
+        if cid in cur_icd:
+            codes, method = list(cur_icd[cid]), "curated"
+        else:
+            found = icd.by_name(c["name"]) or next(
+                (icd.by_name(s) for s in c["synonyms"] if icd.by_name(s)), [])
+            if found:
+                codes, method = found, "name-match"
+        for extra in c.pop("ddx_icd10", []):
+            if not any(x.startswith(extra) or extra.startswith(x) for x in codes):
+                codes.append(extra)
+                method = method or "ddxplus"
+        for code in codes:
+            if not icd.valid(code):
+                raise BuildError(f"{cid}: {code} is not a valid ICD-10-CM {icd.release} code")
+        c["icd10"] = codes
+        entry: dict[str, Any] = {"codes": codes, "method": method or "unmapped",
+                                 "billable": [x for x in codes if icd.billable(x)],
+                                 "descriptions": {x: icd.describe(x) for x in codes}}
+        if cid in ddx_icd_source:
+            entry["ddxplus_source"] = ddx_icd_source[cid]
+        mapping[cid] = entry
+
+    # Can't-miss flags.
+    for cid, (rationale, citation) in cur_cm.items():
+        if cid not in conds:
+            raise BuildError(f"curation/cant_miss.json: unknown condition {cid!r}")
+        conds[cid]["cant_miss"] = True
+        conds[cid]["cant_miss_rationale"] = rationale
+        conds[cid]["cant_miss_citation"] = citation
+
+    cond_list = []
+    for cid in sorted(conds):
+        c = conds[cid]
+        doc = {
+            "id": cid, "name": c["name"], "icd10": c["icd10"], "prior": c["prior"],
+            "prior_basis": c["prior_basis"],
+            "findings": {k: c["findings"][k] for k in sorted(c["findings"])},
+            "finding_basis": {k: c["finding_basis"][k] for k in sorted(c["finding_basis"])},
+            "sources": c["sources"],
+        }
+        for key in ("synonyms", "age_lr", "sex_lr"):
+            if c.get(key):
+                doc[key] = c[key]
+        if c.get("severity") is not None:
+            doc["severity"] = c["severity"]
+        if c.get("cant_miss"):
+            doc["cant_miss"] = True
+            doc["cant_miss_rationale"] = c["cant_miss_rationale"]
+            doc["cant_miss_citation"] = c["cant_miss_citation"]
+        if c.get("literature"):
+            doc["literature"] = c["literature"]
+        cond_list.append(doc)
+
+    out.mkdir(parents=True, exist_ok=True)
+    files = {
+        "conditions.json": {"conditions": cond_list},
+        "findings.json": {"findings": findings,
+                          "blocked_phrases": sorted(cur_syn.get("blocked", []))},
+        "icd10_mapping.json": {"release": icd.release, "conditions": mapping},
+    }
+    digests = {}
+    for name, doc in files.items():
+        text = dump(doc)
+        (out / name).write_text(text, encoding="utf-8")
+        digests[name] = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    inputs = {}
+    for src in SOURCES:
+        for rel in src["files"]:
+            p = (shared / rel) if not rel.startswith("resources/") else None
+            if p is not None and p.is_file():
+                inputs[rel] = sha256(p)
+    for p in sorted(CURATION.glob("*.json")):
+        inputs[f"resources/kb/curation/{p.name}"] = sha256(p)
+    manifest = {
+        "format": "osler-kb-pack", "format_version": FORMAT_VERSION,
+        "name": PACK_NAME, "version": PACK_VERSION, "license": LICENSE_NOTE,
+        "sources": SOURCES, "created_by": "resources/kb/build_kb.py",
+        "icd10cm_release": icd.release, "inputs": inputs,
+        "files": dict(sorted(digests.items())),
+    }
+    (out / "manifest.json").write_text(
+        json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return summary(cond_list, findings, mapping)
+
+
+def dump(doc: dict[str, Any]) -> str:
+    """JSON with one list entry per line: small, and reviewable as a diff."""
+    parts = []
+    for key, value in doc.items():
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            body = ",\n".join(json.dumps(v, ensure_ascii=False, sort_keys=True) for v in value)
+            parts.append(f"{json.dumps(key)}: [\n{body}\n]")
+        elif isinstance(value, dict) and value and all(isinstance(v, dict) for v in value.values()):
+            body = ",\n".join(
+                f"{json.dumps(k)}: {json.dumps(v, ensure_ascii=False, sort_keys=True)}"
+                for k, v in value.items())
+            parts.append(f"{json.dumps(key)}: {{\n{body}\n}}")
+        else:
+            parts.append(f"{json.dumps(key)}: {json.dumps(value, ensure_ascii=False)}")
+    return "{\n" + ",\n".join(parts) + "\n}\n"
+
+
+def summary(conds: list[dict[str, Any]], findings: list[dict[str, Any]],
+            mapping: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    by_source: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for c in conds:
+        for s in c["sources"]:
+            by_source[s][1] += 1
+            by_source[s][0] += bool(c["icd10"])
+    return {
+        "conditions": len(conds), "findings": len(findings),
+        "icd10_coverage": {s: f"{m}/{t}" for s, (m, t) in sorted(by_source.items())},
+        "icd10_mapped": f"{sum(bool(c['icd10']) for c in conds)}/{len(conds)}",
+        "icd10_methods": dict(sorted(_count(m["method"] for m in mapping.values()).items())),
+        "cant_miss": sum(bool(c.get("cant_miss")) for c in conds),
+    }
+
+
+def _count(items: Any) -> dict[str, int]:
+    out: dict[str, int] = defaultdict(int)
+    for x in items:
+        out[x] += 1
+    return dict(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("shared", nargs="?", default=str(REPO.parent / "shared" / "data"),
+                    help="the shared reference data folder (default: ../shared/data)")
+    ap.add_argument("--out", default=str(HERE), help="pack folder to write (default: here)")
+    args = ap.parse_args(argv)
+    shared = Path(args.shared)
+    if not (shared / "symcat" / "conditions.json").is_file():
+        print(f"build_kb: {shared}: no symcat/conditions.json; give the shared data folder",
+              file=sys.stderr)
+        return 2
+    try:
+        stats = build(shared, Path(args.out))
+    except BuildError as exc:
+        print(f"build_kb: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(stats, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
