@@ -1,0 +1,51 @@
+"""`osler-gui` arguments: --at, the record opened at start, and bad input."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from osler.ui.app import build_parser, initial_path, main, parse_at
+from osler.ui.resources import demo_case, resources_dir
+
+
+def test_at_takes_fhir_dates_and_means_the_end_of_a_day():
+    assert parse_at("2024-03-04T15:00:00Z") == datetime(2024, 3, 4, 15, tzinfo=UTC)
+    assert parse_at("2024-03-04 15:00:00Z") == datetime(2024, 3, 4, 15, tzinfo=UTC)
+    end_of_day = parse_at("2024-03-04")
+    assert end_of_day.date().isoformat() == "2024-03-04" and end_of_day.hour == 23
+    assert parse_at("2024-02").date().isoformat() == "2024-02-29"
+    with pytest.raises(ValueError, match="not a valid FHIR date"):
+        parse_at("yesterday")
+
+
+def test_bad_at_exits_2_with_one_line(capsys):
+    assert main(["--at", "yesterday"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("osler-gui: error: --at:") and "\n" not in err
+
+
+def test_options_parse():
+    args = build_parser().parse_args(["rec.json", "--theme", "dark", "--reset-settings",
+                                      "--patient", "p1"])
+    assert args.theme == "dark" and args.reset_settings and args.patient == "p1"
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--theme", "pink"])
+
+
+def test_start_opens_path_else_last_record_else_demo(app_settings, small_path, tmp_path):
+    assert initial_path(None, app_settings) == demo_case()
+    app_settings.add_recent(small_path)
+    assert initial_path(None, app_settings) == small_path.resolve()
+    explicit = tmp_path / "other.json"
+    assert initial_path(explicit, app_settings) == explicit
+    small_path.unlink()
+    assert initial_path(None, app_settings) == demo_case()
+
+
+def test_resources_are_found_from_the_package():
+    root = resources_dir()
+    assert (root / "cases" / "demo-chest-pain.json").is_file()
+    assert (root / "styles" / "light.qss").is_file() and (root / "styles" / "dark.qss").is_file()
+    assert (root / "icons" / "osler.svg").is_file()
