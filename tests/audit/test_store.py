@@ -135,3 +135,14 @@ def test_verify_reports_progress_and_can_be_cancelled(store):
     assert seen[-1] == (3, 3)
     report = store.verify(progress=lambda done, total: False)
     assert report.cancelled and not report.ok
+
+
+def test_append_batch_is_one_chain_and_all_or_nothing(store):
+    store.append(record(0))
+    batch = store.append_batch([record(i) for i in range(1, 6)])
+    assert [e.seq for e in batch] == [2, 3, 4, 5, 6]
+    assert batch[0].prev_hash == store.entries()[0].entry_hash
+    with pytest.raises(AuditInputError):
+        store.append_batch([record(7), "not a record"])
+    assert store.count() == 6 and store.verify().ok
+    assert store.append_batch([]) == []

@@ -313,34 +313,45 @@ class AuditStore:
 
     def append(self, record: OverrideRecord) -> AuditEntry:
         """Record one override; returns only after it is committed and fsync'd."""
-        if not isinstance(record, OverrideRecord):
-            raise AuditInputError("append() takes an OverrideRecord")
-        host = socket.gethostname()
+        return self.append_batch([record])[0]
+
+    def append_batch(self, records: list[OverrideRecord]) -> list[AuditEntry]:
+        """Record several overrides in one transaction (one fsync): all of them or none."""
+        if not all(isinstance(r, OverrideRecord) for r in records):
+            raise AuditInputError("append() takes OverrideRecord objects")
+        host, user = socket.gethostname(), _os_user()
+        rows = []
         with self._sql("append") as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 count, prev = conn.execute("SELECT count, hash FROM head WHERE id = 1").fetchone()
-                seq = count + 1
-                body = canonical_json({
-                    "v": ENTRY_VERSION, "seq": seq, "store": self.store_id, "time": _now(),
-                    "os_user": _os_user(), "host": host, "clinician": record.clinician_id,
-                    "action": Action(record.action).value, "reason": record.reason_coding(),
-                    "reason_text": record.reason_text,
-                    "patient": self._keys.pseudonym(record.patient_id),
-                    "diagnosis": record.diagnosis, "decision": record.decision,
-                    "differential_shown": record.differential_shown, "model": record.model,
-                    "inputs_fingerprint": record.inputs_fingerprint, "app": __version__})
-                entry_hash = self._keys.entry_hash(seq, prev, body)
-                self._db["entries"].insert({"seq": seq, "body": body, "prev_hash": prev,
-                                            "entry_hash": entry_hash})
-                conn.execute("UPDATE head SET count = ?, hash = ?, mac = ? WHERE id = 1",
-                             (seq, entry_hash, self._keys.head_mac(seq, entry_hash)))
+                for seq, record in enumerate(records, count + 1):
+                    body = canonical_json({
+                        "v": ENTRY_VERSION, "seq": seq, "store": self.store_id, "time": _now(),
+                        "os_user": user, "host": host, "clinician": record.clinician_id,
+                        "action": Action(record.action).value,
+                        "reason": record.reason_coding(), "reason_text": record.reason_text,
+                        "patient": self._keys.pseudonym(record.patient_id),
+                        "diagnosis": record.diagnosis, "decision": record.decision,
+                        "differential_shown": record.differential_shown, "model": record.model,
+                        "inputs_fingerprint": record.inputs_fingerprint, "app": __version__})
+                    entry_hash = self._keys.entry_hash(seq, prev, body)
+                    rows.append({"seq": seq, "body": body, "prev_hash": prev,
+                                 "entry_hash": entry_hash})
+                    prev = entry_hash
+                if rows:
+                    self._db["entries"].insert_all(rows, batch_size=500)
+                    last = rows[-1]
+                    conn.execute("UPDATE head SET count = ?, hash = ?, mac = ? WHERE id = 1",
+                                 (last["seq"], last["entry_hash"],
+                                  self._keys.head_mac(last["seq"], last["entry_hash"])))
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
-        return AuditEntry.from_row(seq, body, prev, entry_hash)
+        return [AuditEntry.from_row(r["seq"], r["body"], r["prev_hash"], r["entry_hash"])
+                for r in rows]
 
     # --- reading ---------------------------------------------------------
 

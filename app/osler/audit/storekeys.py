@@ -50,7 +50,7 @@ class StoreKeys:
     def entry_hash(self, seq: int, prev_hash: str, body: str) -> str:
         """HMAC-SHA256 over (seq, prev_hash, body): binds each entry to its place in the chain."""
         msg = _ENTRY + seq.to_bytes(8, "big") + bytes.fromhex(prev_hash) + body.encode("utf-8")
-        return hmac.new(self.chain_key, msg, hashlib.sha256).hexdigest()
+        return hmac.digest(self.chain_key, msg, "sha256").hex()
 
     def head_mac(self, count: int, head_hash: str) -> str:
         """MAC of the head record (entry count + last hash), which makes truncation visible."""
