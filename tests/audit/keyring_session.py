@@ -76,6 +76,11 @@ def main(work: Path) -> dict:
         s.rekey(to="keyring")
     with AuditStore.open(db, KeyProvider(environ=headless), create=False) as s:
         assert s.key_source == "keyring" and s.verify().ok
+    window = AuditStore.open(db, KeyProvider(environ=headless), create=False)
+    with AuditStore.open(db, KeyProvider(environ=headless), create=False) as s:
+        s.rekey(to="keyring")
+    assert window.append(record(3)).seq == 4, "an open store must follow a keyring rekey"
+    window.close()
 
     kills = rekeys = 0
     for delay in (0.0, 0.05, 0.1, 0.2):
@@ -90,7 +95,7 @@ def main(work: Path) -> dict:
         rekeys += (first_line + out).count("\n")
         with AuditStore.open(db, KeyProvider(environ=headless), create=False) as s:
             report = s.verify()
-            assert report.ok and report.count == 3, report.problems
+            assert report.ok and report.count == 4, report.problems
     facts.update(kills=kills, rekeys=rekeys, retired=len(entry(db).get("retired", [])))
     return facts
 

@@ -169,3 +169,37 @@ def test_rekey_refuses_the_same_key_and_short_passphrases(store):
         store.rekey(to="keyring")
     store.append(record())
     assert store.verify().ok
+
+
+def test_a_mistyped_passphrase_is_asked_for_once_more(db_path, store):
+    store.append(record())
+    store.close()
+    answers = ["typo typo typo", PASSPHRASE]
+    kp = KeyProvider(use_keyring=False, environ={}, ask=lambda m, new: answers.pop(0),
+                     scrypt_n=FAST_SCRYPT_N)
+    with AuditStore.open(db_path, kp) as s:
+        assert s.count() == 1
+    answers[:] = ["typo one", "typo two", PASSPHRASE]
+    fresh = KeyProvider(use_keyring=False, environ={}, ask=lambda m, new: answers.pop(0),
+                        scrypt_n=FAST_SCRYPT_N)
+    with pytest.raises(AuditKeyError, match="wrong passphrase"):
+        AuditStore.open(db_path, fresh)
+    assert answers == [PASSPHRASE]
+
+
+def test_a_store_rekeyed_by_another_process_is_reopened_before_appending(db_path, store):
+    store.append(record(0))
+    new = "the other window's new passphrase"
+    answers = [PASSPHRASE, new]
+    window = AuditStore.open(db_path, KeyProvider(use_keyring=False, environ={},
+                                                  ask=lambda m, is_new: answers.pop(0),
+                                                  scrypt_n=FAST_SCRYPT_N))
+    assert window.count() == 1 and answers == [new]
+    store.rekey(passphrase=new)
+    store.append(record(1))
+    entry = window.append(record(2))  # asks again, gets the new passphrase, appends
+    assert entry.seq == 3 and answers == []
+    window.close()
+    store.close()
+    with AuditStore.open(db_path, provider(new)) as s:
+        assert s.verify().ok and s.count() == 3

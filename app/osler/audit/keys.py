@@ -136,9 +136,10 @@ class KeyProvider:
         self._derived: dict[tuple[bytes, bytes], bytes] = {}
         self._entered: str | None = None
 
-    def forget_entered(self) -> None:
-        """Drop a passphrase typed at the prompt (it did not fit), so the next open asks again."""
-        self._entered = None
+    def forget_entered(self) -> bool:
+        """Drop a passphrase typed at the prompt (it did not fit); True if one was dropped."""
+        dropped, self._entered = self._entered is not None, None
+        return dropped
 
     # --- keyring ---------------------------------------------------------
 

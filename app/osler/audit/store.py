@@ -67,6 +67,10 @@ class _WrongKey(Exception):
     """SQLCipher could not decrypt page 1 with this key."""
 
 
+class _StaleKey(AuditIntegrityError):
+    """The file no longer decrypts with the key this connection holds (rekeyed elsewhere?)."""
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
@@ -151,26 +155,29 @@ class AuditStore:
     @staticmethod
     def _unlock(path: Path, cipher: CipherFile, provider: KeyProvider
                 ) -> tuple[sqlcipher.Connection, StoreKey]:
-        tried: list[StoreKey] = []
-        try:
-            for candidate in provider.candidates(cipher.store_ref, cipher.salt):
-                try:
-                    return _connect(path, candidate.key, cipher.salt), candidate
-                except _WrongKey:
-                    tried.append(candidate)
-        except AuditKeyError as exc:
-            if not tried:
-                raise AuditKeyError(exc.message, path, field=exc.field) from None
-            what = (f"{tried[0].label} does not open it" if len(tried) == 1 else
-                    f"none of the {len(tried)} keys in the OS keyring opens it")
-            raise AuditKeyError(f"{what}, and it {exc.message}", path) from None
-        for candidate in tried:
-            good, checked = cipher.pages_verified(candidate.key)
-            if good:
-                raise AuditIntegrityError(
-                    f"damaged: {good} of the first {checked} pages check out with "
-                    f"{candidate.label}, but the database cannot be read", path)
-        provider.forget_entered()
+        """Try the provider's keys in turn; a mistyped passphrase is asked for once more."""
+        for attempt in (1, 2):
+            tried: list[StoreKey] = []
+            try:
+                for candidate in provider.candidates(cipher.store_ref, cipher.salt):
+                    try:
+                        return _connect(path, candidate.key, cipher.salt), candidate
+                    except _WrongKey:
+                        tried.append(candidate)
+            except AuditKeyError as exc:
+                if not tried:
+                    raise AuditKeyError(exc.message, path, field=exc.field) from None
+                what = (f"{tried[0].label} does not open it" if len(tried) == 1 else
+                        f"none of the {len(tried)} keys in the OS keyring opens it")
+                raise AuditKeyError(f"{what}, and it {exc.message}", path) from None
+            for candidate in tried:
+                good, checked = cipher.pages_verified(candidate.key)
+                if good:
+                    raise AuditIntegrityError(
+                        f"damaged: {good} of the first {checked} pages check out with "
+                        f"{candidate.label}, but the database cannot be read", path)
+            if not (provider.forget_entered() and attempt == 1):
+                break
         labels = " or ".join(dict.fromkeys(c.label for c in tried))
         raise AuditKeyError(f"cannot decrypt with {labels}: wrong passphrase or key, or the "
                             "file is not an Osler audit store", path)
@@ -301,9 +308,22 @@ class AuditStore:
                                           f"for {BUSY_TIMEOUT_S:g}s", self.path) from None
                 raise AuditStoreError(f"{what}: {text}", self.path) from None
             except sqlcipher.DatabaseError as exc:
-                raise AuditIntegrityError(f"{what}: the database cannot be read ({exc}); it "
-                                          "may be damaged or rekeyed by another program",
-                                          self.path) from None
+                kind = (_StaleKey if getattr(exc, "sqlite_errorcode", None) == SQLITE_NOTADB
+                        else AuditIntegrityError)
+                raise kind(f"{what}: the database cannot be read ({exc}); it may be damaged "
+                           "or rekeyed by another program", self.path) from None
+
+    def _reopen(self) -> None:
+        """Unlock the file again (another process rekeyed it) and swap the connection."""
+        cipher = CipherFile.inspect(self.path)
+        if cipher.salt != self._cipher.salt:
+            raise AuditStoreError("the store file was replaced by another one", self.path)
+        conn, key = self._unlock(self.path, cipher, self._provider)
+        with self._lock:
+            old, self._conn, self._db, self._key = (self._conn, conn,
+                                                    sqlite_utils.Database(conn), key)
+            if old is not None:
+                old.close()
 
     # --- writing ---------------------------------------------------------
 
@@ -316,9 +336,20 @@ class AuditStore:
         return self.append_batch([record])[0]
 
     def append_batch(self, records: list[OverrideRecord]) -> list[AuditEntry]:
-        """Record several overrides in one transaction (one fsync): all of them or none."""
+        """Record several overrides in one transaction (one fsync): all of them or none.
+
+        If another process rekeyed the store meanwhile, unlock it again (keyring: the new
+        key; passphrase: asks) and retry once, so the clinician's action is not lost.
+        """
         if not all(isinstance(r, OverrideRecord) for r in records):
             raise AuditInputError("append() takes OverrideRecord objects")
+        try:
+            return self._append_batch(records)
+        except _StaleKey:
+            self._reopen()
+            return self._append_batch(records)
+
+    def _append_batch(self, records: list[OverrideRecord]) -> list[AuditEntry]:
         host, user = socket.gethostname(), _os_user()
         rows = []
         with self._sql("append") as conn:
