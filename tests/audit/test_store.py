@@ -66,6 +66,8 @@ def test_filters(store):
     now = datetime.now(UTC)
     assert len(store.entries(since=now - timedelta(minutes=5), until=now)) == 3
     assert store.entries(since=(now + timedelta(minutes=1)).isoformat()) == []
+    today = store.entries()[0].time[:10]
+    assert len(store.entries(since=today, until=today)) == 3  # a date means its whole day
     with pytest.raises(AuditInputError):
         store.entries(action="delete")
     with pytest.raises(AuditInputError):

@@ -412,7 +412,7 @@ class AuditStore:
         for bound, op in ((since, ">="), (until, "<=")):
             if bound is not None:
                 where.append(f"json_extract(body, '$.time') {op} ?")
-                params.append(_utc_text(bound))
+                params.append(_utc_text(bound, end_of_day=op == "<="))
         if limit is not None and limit < 1:
             raise AuditInputError("must be >= 1", field="limit")
         with self._sql("read entries"):
@@ -555,13 +555,17 @@ class AuditStore:
         return new.label
 
 
-def _utc_text(value: datetime | str) -> str:
+def _utc_text(value: datetime | str, end_of_day: bool = False) -> str:
+    """UTC ISO text for a filter bound; a bare date as an upper bound means its whole day."""
     if isinstance(value, str):
         try:
-            value = datetime.fromisoformat(value)
+            parsed = datetime.fromisoformat(value)
         except ValueError:
             raise AuditInputError(f"not an ISO date/time: {value!r}", field="since/until") \
                 from None
+        if end_of_day and len(value.strip()) == 10:
+            parsed = parsed.replace(hour=23, minute=59, second=59, microsecond=999999)
+        value = parsed
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC).isoformat(timespec="microseconds")
