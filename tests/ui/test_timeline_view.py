@@ -311,6 +311,7 @@ def test_selecting_an_event_shows_its_details(qtbot, window, small_path):
     text = window.detail.toPlainText()
     assert "Leukocytes" in text and "16.2 10*3/uL" in text and "high" in text
     assert "4–10.5" in text and "LOINC 6690-2" in text
+    assert "Emergency department visit (01 Mar 2024 09:00 UTC" in text  # its encounter
 
 
 def test_lab_trend_has_its_reference_range(qtbot, window, small_path):

@@ -320,3 +320,27 @@ def test_themes_change_the_palette_and_timeline(demo_window, theme):
     corner = image.pixelColor(image.width() - 3, image.height() - 3)
     assert (corner.lightness() > 128) == (theme == "light")
     assert demo_window.theme_actions[theme].isChecked()
+
+
+def test_enter_on_an_event_moves_focus_to_its_details(qtbot, demo_window):
+    view = demo_window.timeline_view
+    hr = next(e for e in demo_window.current if e.display == "Heart rate")
+    view.select_event(hr.id)
+    view.setFocus()
+    qtbot.keyClick(view, Qt.Key.Key_Return)
+    assert demo_window.detail.hasFocus() or QApplication.focusWidget() is demo_window.detail
+    assert "Heart rate" in demo_window.detail.toPlainText()
+
+
+def test_shift_enter_in_search_goes_backwards(qtbot, window, small_path):
+    open_and_wait(qtbot, window, small_path)
+    panel = window.timeline_panel
+    panel.search.setFocus()
+    qtbot.keyClicks(panel.search, "blood")  # pressures and leukocytes "in Blood": 4 events
+    qtbot.keyClick(panel.search, Qt.Key.Key_Return)
+    first = window.timeline_view.selected_event()
+    qtbot.keyClick(panel.search, Qt.Key.Key_Return)
+    second = window.timeline_view.selected_event()
+    qtbot.keyClick(panel.search, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
+    assert first != second and window.timeline_view.selected_event() == first
+    assert panel.match_label.text() == "1 of 4"

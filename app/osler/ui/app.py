@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -106,6 +107,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         path = None
     if path is not None:
         QTimer.singleShot(0, lambda: window.open_path(path, args.patient, now))
+    # Ctrl+C in the terminal closes the window properly (settings saved); the timer lets
+    # Python run its signal handler while Qt's event loop is waiting.
+    signal.signal(signal.SIGINT, lambda *_: window.close())
+    heartbeat = QTimer()
+    heartbeat.timeout.connect(lambda: None)
+    heartbeat.start(300)
     return app.exec()
 
 

@@ -20,7 +20,7 @@ PLACEHOLDER = (
 
 
 def event_html(event: Event, span: tuple[int, int] | None = None,
-               parent_display: str | None = None) -> str:
+               parent_display: str | None = None, encounter_display: str | None = None) -> str:
     """Details of one event as HTML; every value from the record is escaped."""
     rows: list[tuple[str, str]] = [
         ("Kind", html.escape(LANE_TITLES.get(event.kind, event.kind.value))),
@@ -50,7 +50,7 @@ def event_html(event: Event, span: tuple[int, int] | None = None,
     if parent_display:
         rows.append(("Part of", html.escape(parent_display)))
     if event.encounter:
-        rows.append(("Encounter", html.escape(event.encounter)))
+        rows.append(("Encounter", html.escape(encounter_display or event.encounter)))
     if event.source is not None:
         where = event.source.resource_type or ""
         if event.source.resource_id:
@@ -103,10 +103,11 @@ class EventDetails(QTextBrowser):
         self.setHtml(PLACEHOLDER)
 
     def show_event(self, event: Event, span: tuple[int, int] | None = None,
-                   parent_display: str | None = None) -> None:
+                   parent_display: str | None = None,
+                   encounter_display: str | None = None) -> None:
         """Show an event; a note span is highlighted and scrolled into view."""
         self.event, self.span = event, span
-        self.setHtml(event_html(event, span, parent_display))
+        self.setHtml(event_html(event, span, parent_display, encounter_display))
         if span is not None and event.text:
             self.scrollToAnchor("cited")
         else:

@@ -7,6 +7,7 @@ Seams for the parts that land later: `set_side_panel(widget)` (the differential)
 
 from __future__ import annotations
 
+import html
 from datetime import date, datetime
 from pathlib import Path
 
@@ -40,6 +41,7 @@ from PySide6.QtWidgets import (
 from osler.record import Timeline
 from osler.ui.about import NOT_A_DIAGNOSIS, AboutDialog
 from osler.ui.event_details import EventDetails
+from osler.ui.event_text import format_span
 from osler.ui.import_worker import ImportJob, LoadedRecord
 from osler.ui.issues_dialog import ImportIssuesDialog
 from osler.ui.patient_chooser import PatientChooser
@@ -121,6 +123,12 @@ class MainWindow(QMainWindow):
         self.notice.setWordWrap(True)
         self.notice.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
         layout.addWidget(self.notice)
+        self.patient_label = QLabel("No record open")
+        self.patient_label.setObjectName("patientBanner")
+        self.patient_label.setTextFormat(Qt.TextFormat.RichText)
+        self.patient_label.setAccessibleName("Patient")
+        self.patient_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.patient_label)
 
         self.timeline_panel = TimelinePanel()
         self.detail = EventDetails()
@@ -287,9 +295,6 @@ class MainWindow(QMainWindow):
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
-        self.patient_label = QLabel("No record open")
-        self.patient_label.setAccessibleName("Patient")
-        bar.addWidget(self.patient_label, 1)
         self.window_label = QLabel("")
         self.window_label.setAccessibleName("Visible time range")
         bar.addPermanentWidget(self.window_label)
@@ -322,6 +327,7 @@ class MainWindow(QMainWindow):
         view = self.timeline_view
         view.eventSelected.connect(self._show_event)
         view.eventHighlighted.connect(self._show_highlight)
+        view.eventActivated.connect(self._activate_event)
         view.nowChanged.connect(self._now_changed)
         view.viewChanged.connect(self._update_window_label)
         self.timeline_panel.undatedSelected.connect(self._show_event)
@@ -492,18 +498,19 @@ class MainWindow(QMainWindow):
         p = t.patient
         now = self.timeline_view.now()
         age = p.age_at(now or date.today())
-        parts = [p.name or f"Patient {p.id}"]
+        parts = [f"<b>{html.escape(p.name or f'Patient {p.id}')}</b>"]
         if p.gender:
-            parts.append(p.gender)
+            parts.append(html.escape(p.gender))
         if p.birth_date:
-            parts.append(f"born {p.birth_date.isoformat()}"
+            parts.append(html.escape(f"born {p.birth_date.isoformat()}")
                          + (f" (age {age}{' at now' if now else ''})" if age is not None
                             and not p.deceased else ""))
         if p.deceased:
             parts.append("deceased")
         parts.append(f"{len(t):,} events")
-        text = " · ".join(parts)
-        self.patient_label.setText(text)
+        if self.current_path is not None:
+            parts.append(f"<span style='color:gray'>{html.escape(self.current_path.name)}</span>")
+        self.patient_label.setText(" · ".join(parts))
         self.setWindowTitle(f"Osler — {p.name or p.id}")
 
     def _update_window_label(self) -> None:
@@ -540,9 +547,17 @@ class MainWindow(QMainWindow):
         if event is None:
             return
         parent = self.current.get(event.parent) if event.parent else None
-        self.detail.show_event(event, span, parent.display if parent else None)
+        encounter = self.current.get(event.encounter) if event.encounter else None
+        self.detail.show_event(
+            event, span, parent.display if parent else None,
+            f"{encounter.display} ({format_span(encounter)})" if encounter else None)
         if event.numeric is not None:
             self.trend.show_for(self.current, event)
+
+    def _activate_event(self, event_id: str) -> None:
+        """Enter or double-click: show the event and move focus to its details."""
+        self._show_event(event_id)
+        self.detail.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _show_highlight(self, event_id: str, span: object) -> None:
         self._show_event(event_id, span if isinstance(span, tuple) else None)

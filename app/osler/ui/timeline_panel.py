@@ -6,6 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
+    QApplication,
     QCheckBox,
     QFrame,
     QHBoxLayout,
@@ -192,7 +193,10 @@ class TimelinePanel(QWidget):
     def _enter_in_search(self) -> None:
         if self._debounce.isActive() or self.search.text() != self.view.search_text():
             self.run_search()
-        self.view.next_match()
+        if QApplication.keyboardModifiers() & Qt.KeyboardModifier.ShiftModifier:
+            self.view.previous_match()
+        else:
+            self.view.next_match()
 
     def _show_matches(self, current: int, total: int) -> None:
         text = self.search.text().strip()

@@ -21,6 +21,7 @@ from osler.ui.timeline_layout import is_abnormal
 SYSTOLIC, DIASTOLIC = "8480-6", "8462-4"
 BLOOD_PRESSURE = (SYSTOLIC, DIASTOLIC)
 TRENDABLE = (EventKind.VITAL, EventKind.LAB, EventKind.OBSERVATION)
+DAY = 86400.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +133,7 @@ class TrendPlot(QWidget):
         plot.setAccessibleName("Trend plot")
         plot.setMenuEnabled(False)
         plot.showGrid(x=True, y=True, alpha=0.25)
-        plot.addLegend(offset=(8, 8))
+        plot.addLegend(offset=(-8, -8))  # bottom right, away from recent values
         self._plot = plot
         self._stack.addWidget(plot)
         self._style_plot()
@@ -175,7 +176,8 @@ class TrendPlot(QWidget):
             label = s.label + (f" ({s.unit})" if s.unit else "")
             t, v, abn = s.times, s.values, s.abnormal
             plot.plot(t, v, pen=pg.mkPen(colour, width=2), symbol="o", symbolSize=6,
-                      symbolBrush=colour, symbolPen=None, name=label)
+                      symbolBrush=colour, symbolPen=None,
+                      name=label if len(series) > 1 else None)
             if abn.any():
                 plot.plot(t[abn], v[abn], pen=None, symbol="s", symbolSize=9,
                           symbolBrush=QColor(c.abnormal), symbolPen=pg.mkPen("#FFFFFF"))
@@ -188,6 +190,11 @@ class TrendPlot(QWidget):
         plot.setTitle(title, color=c.text, size="10pt")
         plot.setLabel("left", unit or "")
         plot.enableAutoRange()
+        times = np.concatenate([s.times for s in series])
+        if len(times) and times.max() - times.min() < 2 * DAY:
+            # One visit: show two days around it, else the date axis shows fractions of a second.
+            mid = (times.max() + times.min()) / 2
+            plot.setXRange(mid - DAY, mid + DAY, padding=0)
         self.series = series
         self.range_shown = shown_range
         self._draw_now()
