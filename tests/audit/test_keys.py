@@ -203,3 +203,15 @@ def test_a_store_rekeyed_by_another_process_is_reopened_before_appending(db_path
     store.close()
     with AuditStore.open(db_path, provider(new)) as s:
         assert s.verify().ok and s.count() == 3
+
+
+def test_verify_follows_a_rekey_made_elsewhere(db_path, store):
+    store.append(record(0))
+    new = "the replacement passphrase"
+    answers = [PASSPHRASE, new]
+    window = AuditStore.open(db_path, KeyProvider(use_keyring=False, environ={},
+                                                  ask=lambda m, is_new: answers.pop(0),
+                                                  scrypt_n=FAST_SCRYPT_N))
+    store.rekey(passphrase=new)
+    assert window.verify().ok and answers == []
+    window.close()

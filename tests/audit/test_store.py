@@ -26,7 +26,12 @@ def test_entry_holds_everything_the_issue_asks_for(store):
     e = store.append(record(action="rerank"))
     assert e.seq == 1 and e.prev_hash == GENESIS and len(e.entry_hash) == 64
     assert before <= datetime.fromisoformat(e.time) <= datetime.now(UTC)
-    assert e.os_user == getpass.getuser()
+    if os.name == "posix":
+        import pwd
+
+        assert e.os_user == pwd.getpwuid(os.getuid()).pw_name
+    else:
+        assert e.os_user == getpass.getuser()
     assert e.host == socket.gethostname()
     assert e.clinician_id == CLINICIAN
     assert e.action == "rerank"

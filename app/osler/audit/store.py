@@ -8,6 +8,7 @@ instead of losing entries. A store that cannot be opened is never modified or de
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import getpass
 import os
 import secrets
@@ -76,6 +77,13 @@ def _now() -> str:
 
 
 def _os_user() -> str:
+    """The account running Osler: from the user database on POSIX (not $USER), else getpass."""
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.getuid()).pw_name
+    except (ImportError, KeyError):
+        pass
     try:
         return getpass.getuser()
     except Exception:
@@ -206,7 +214,7 @@ class AuditStore:
                 conn.execute("PRAGMA journal_mode = WAL")
             finally:
                 conn.close()
-            fd = os.open(tmp, os.O_RDONLY)
+            fd = os.open(tmp, os.O_RDWR)  # Windows cannot fsync a read-only handle
             try:
                 os.fsync(fd)
             finally:
@@ -445,8 +453,7 @@ class AuditStore:
         head: Head | None = None
         last, last_hash, cancelled = 0, GENESIS, False
         hash_at_count: str | None = None
-        with self._lock:
-            conn = _connect(self.path, self._key.key, self._cipher.salt)
+        conn = self._reader()
         try:
             conn.execute("BEGIN")  # one consistent snapshot for every read below
             row = conn.execute("SELECT count, hash, mac FROM head WHERE id = 1").fetchone()
@@ -494,6 +501,21 @@ class AuditStore:
                             problems=problems, anchor=anchor_doc,
                             elapsed_s=time.perf_counter() - t0, cancelled=cancelled)
 
+    def _reader(self) -> sqlcipher.Connection:
+        """A second connection for long reads (verify), following a rekey made elsewhere."""
+        with self._lock:
+            if self._conn is None:
+                raise AuditStoreError("the store is closed", self.path)
+            try:
+                return _connect(self.path, self._key.key, self._cipher.salt)
+            except _WrongKey:
+                self._reopen()
+                try:
+                    return _connect(self.path, self._key.key, self._cipher.salt)
+                except _WrongKey:
+                    raise AuditKeyError("cannot decrypt with the key that opened it",
+                                        self.path) from None
+
     def anchor(self) -> Anchor:
         """A signed checkpoint of the current head; refused when the store does not verify."""
         report = self.verify()
@@ -502,8 +524,7 @@ class AuditStore:
                                       f"{report.problems[0]}", self.path)
         anchor = Anchor(store_id=self.store_id, count=report.count, head_hash=report.head_hash,
                         time=_now(), public_key=self._keys.public_key(), signature="")
-        signature = self._keys.sign(anchor.payload())
-        return Anchor(**{**anchor.__dict__, "signature": signature})
+        return dataclasses.replace(anchor, signature=self._keys.sign(anchor.payload()))
 
     # --- export ----------------------------------------------------------
 
