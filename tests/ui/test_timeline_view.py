@@ -362,3 +362,18 @@ def test_open_with_at_sets_the_now_cursor(qtbot, window):
     assert window.timeline_view.now() == when
     greyed = [e for e in window.current.dated if window.timeline_view.is_greyed(e.id)]
     assert greyed and all(e.time > when for e in greyed)
+
+
+def test_lane_checkboxes_stay_fully_visible_when_they_overflow(qtbot, small_timeline):
+    from osler.ui.timeline_panel import TimelinePanel
+
+    panel = TimelinePanel()
+    qtbot.addWidget(panel)
+    panel.resize(500, 400)
+    panel.show()
+    panel.set_record(build_layout(small_timeline))
+    scroll, host = panel._filter_scroll, panel._filter_host
+    qtbot.waitUntil(lambda: scroll.horizontalScrollBar().isVisible(), timeout=2000)
+    assert scroll.viewport().height() >= host.sizeHint().height()
+    panel.checkboxes["lab"].setChecked(False)
+    assert "lab" not in panel.view.lane_counts()

@@ -4,7 +4,7 @@ and the 'now' cursor readout."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QAction
+from PySide6.QtGui import QAction, QResizeEvent
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMenu,
     QScrollArea,
+    QStyle,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -55,7 +56,8 @@ class TimelinePanel(QWidget):
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setFixedHeight(self.fontMetrics().height() + 14)
+        self._filter_scroll = scroll
+        self._fit_filter_row()
         outer.addWidget(scroll)
 
         # Row 2: search, next/previous, undated, now.
@@ -146,8 +148,22 @@ class TimelinePanel(QWidget):
             self.checkboxes[lane.kind.value] = box
             self._filter_row.addWidget(box)
         self._filter_row.addStretch(1)
+        # New checkboxes are shown (and counted in the size hint) on the next event loop turn.
+        QTimer.singleShot(0, self._fit_filter_row)
         self._build_undated_menu(layout)
         self._show_now(self.view.now())
+
+    def _fit_filter_row(self) -> None:
+        """Make room for the row's scroll bar only when the checkboxes overflow."""
+        scroll = self._filter_scroll
+        base = max(self._filter_host.sizeHint().height(), self.fontMetrics().height() + 10)
+        overflow = self._filter_host.sizeHint().width() > scroll.width()
+        bar = scroll.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+        scroll.setFixedHeight(base + (bar if overflow else 0))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_filter_row()
 
     def _build_undated_menu(self, layout: TimelineLayout | None) -> None:
         undated = layout.undated if layout is not None else []
