@@ -108,6 +108,8 @@ def _connect(path: Path, key: bytes, salt: bytes) -> sqlcipher.Connection:
         conn.close()
         if getattr(exc, "sqlite_errorcode", None) == SQLITE_NOTADB:
             raise _WrongKey from None
+        if isinstance(exc, sqlcipher.OperationalError):  # locked, no permission, I/O error
+            raise AuditStoreError(f"cannot open: {exc}", path) from None
         raise AuditIntegrityError(f"damaged database: {exc}", path) from None
     return conn
 
@@ -561,16 +563,23 @@ class AuditStore:
         new = self._provider.rekey_target(ref, self._cipher.salt, target, passphrase)
         if new.key == self._key.key:
             raise AuditKeyError("the new key is the same as the current one", self.path)
+        error: AuditError | None = None
         try:
             with self._sql("rekey") as conn:
                 conn.execute(f"PRAGMA rekey = {raw_key_pragma(new.key, self._cipher.salt)}")
+            with contextlib.suppress(AuditError), self._sql("checkpoint") as conn:
                 conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except AuditError as exc:
+            error = exc
+        # Drop the new key only when the file provably does not open with it.
+        try:
             _connect(self.path, new.key, self._cipher.salt).close()
-        except (AuditError, _WrongKey) as exc:
+        except _WrongKey:
             self._provider.abandon(ref, new)
-            if isinstance(exc, _WrongKey):
-                raise AuditStoreError("rekey did not take effect", self.path) from None
-            raise
+            raise error or AuditStoreError("rekey did not take effect", self.path) from None
+        except AuditError:
+            raise error or AuditStoreError("cannot tell whether the rekey took effect; the "
+                                           "new key is kept as pending", self.path) from None
         old, self._key = self._key, new
         self._provider.finish_rekey(ref, old, new)
         return new.label
