@@ -344,3 +344,15 @@ def test_shift_enter_in_search_goes_backwards(qtbot, window, small_path):
     qtbot.keyClick(panel.search, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
     assert first != second and window.timeline_view.selected_event() == first
     assert panel.match_label.text() == "1 of 4"
+
+
+def test_opening_another_record_supersedes_a_running_import(qtbot, window, tmp_path):
+    from bench.synthetic_record import write_synthetic_bundle
+
+    big = write_synthetic_bundle(tmp_path / "big.json", events=8_000)
+    first = window.open_path(big)
+    with qtbot.assertNotEmitted(window.importCancelled, wait=300):
+        timeline = open_and_wait(qtbot, window, demo_case())
+    assert first.cancel_requested and timeline.patient.name == "Walter Demo"
+    assert window.pool.waitForDone(10_000)
+    assert window.current is timeline  # the superseded import never replaces it

@@ -92,7 +92,8 @@ class MainWindow(QMainWindow):
         self.import_job: ImportJob | None = None
         self._job_patient: str | None = None
         self._job_now: datetime | None = None
-        self._jobs: set[ImportJob] = set()
+        self._jobs: set[ImportJob] = set()  # keeps running jobs alive until they report
+        self._user_cancelled: set[ImportJob] = set()
         self._shown_once = False
         self.setObjectName("oslerMainWindow")
         self.setWindowTitle("Osler")
@@ -406,6 +407,7 @@ class MainWindow(QMainWindow):
         self.import_job = None
         self._hide_progress()
         if not quiet:
+            self._user_cancelled.add(job)
             self.statusBar().showMessage(f"Cancelled opening {job.path.name}", 5000)
 
     def _forget(self, job: ImportJob) -> bool:
@@ -455,9 +457,13 @@ class MainWindow(QMainWindow):
 
     def _import_cancelled(self, job: ImportJob) -> None:
         self._jobs.discard(job)
+        by_user = job in self._user_cancelled
+        self._user_cancelled.discard(job)
         if job is self.import_job:
             self.import_job = None
             self._hide_progress()
+        elif not by_user:
+            return  # superseded by a newer open: nothing to report
         self.importCancelled.emit()
 
     def choose_patient(self, loaded: LoadedRecord) -> str | None:
@@ -721,10 +727,4 @@ class MainWindow(QMainWindow):
                 f"{len(paths)} items dropped: opening {paths[0].name} (drop a folder to open "
                 "several NDJSON files together)", 8000)
         self.open_path(paths[0])
-
-
-def recent_menu_paths(window: MainWindow) -> list[str]:
-    """Texts of the Recent files menu entries (for tests and accessibility checks)."""
-    return [a.text() for a in window.recent_menu.actions()
-            if a.text() and a is not window.clear_recent_action]
 
