@@ -1,6 +1,6 @@
 """Knowledge base: conditions (ICD-10-CM, can't-miss, priors, P(finding|condition)) and the
 findings vocabulary (synonyms, codes, thresholds). Loaded from a KB pack directory
-(resources/kb by default), replaceable by a clinic's own pack.
+(resources/kb by default, or $OSLER_KB), replaceable by a clinic's own pack (docs/kb-pack.md).
 """
 
 from osler.knowledge.model import (
@@ -8,7 +8,10 @@ from osler.knowledge.model import (
     FindingDef,
     KnowledgeBase,
     KnowledgeError,
+    RecordRule,
     ThresholdRule,
 )
+from osler.knowledge.pack import default_kb, kb_for, load_pack
 
-__all__ = ["ConditionDef", "FindingDef", "KnowledgeBase", "KnowledgeError", "ThresholdRule"]
+__all__ = ["ConditionDef", "FindingDef", "KnowledgeBase", "KnowledgeError", "RecordRule",
+           "ThresholdRule", "default_kb", "kb_for", "load_pack"]

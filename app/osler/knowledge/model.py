@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+_T = TypeVar("_T")
+_derived_lock = threading.RLock()
 
 
 class KnowledgeError(Exception):
@@ -150,6 +155,7 @@ class KnowledgeBase:
     _conditions: dict[str, ConditionDef] = field(default_factory=dict, init=False, repr=False)
     _findings: dict[str, FindingDef] = field(default_factory=dict, init=False, repr=False)
     _aliases: dict[str, str] = field(default_factory=dict, init=False, repr=False)
+    _derived: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._conditions = {c.id: c for c in self.conditions}
@@ -177,6 +183,13 @@ class KnowledgeBase:
         if finding_id in self._findings:
             return finding_id
         return self._aliases.get(finding_id)
+
+    def derived(self, key: str, build: Callable[[KnowledgeBase], _T]) -> _T:
+        """A structure computed from this KB once and kept with it (lexicon, indexes)."""
+        with _derived_lock:
+            if key not in self._derived:
+                self._derived[key] = build(self)
+            return self._derived[key]
 
     def findings_in(self, *categories: str) -> list[FindingDef]:
         """Findings of the given categories, in KB order."""

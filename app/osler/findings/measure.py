@@ -1,0 +1,198 @@
+"""Measured values -> findings: the KB's threshold rules applied to a LOINC-coded value, and
+the vital signs and common labs written in free text ("BP 85/50", "temp 38.9 C", "SpO2 88%").
+
+A value that meets a rule makes the finding present; a value that does not makes it absent
+(a normal temperature is evidence against fever). Units are converted to the rule's unit;
+a value in a unit that cannot be converted is not used.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from osler.knowledge import FindingDef, KnowledgeBase
+from osler.knowledge.units import canonical_unit, convert
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """A finding decided by a measurement."""
+
+    finding: FindingDef
+    present: bool
+    rule_text: str  # the rule that decided it, e.g. '> 100 /min'
+
+
+class MeasurementIndex:
+    """LOINC code -> the findings whose rules read it, for one KB."""
+
+    def __init__(self, kb: KnowledgeBase):
+        self.by_loinc: dict[str, list[FindingDef]] = {}
+        for f in kb.findings:
+            for code in {c for r in f.rules for c in r.loinc}:
+                self.by_loinc.setdefault(code, []).append(f)
+
+    @staticmethod
+    def of(kb: KnowledgeBase) -> MeasurementIndex:
+        return kb.derived("findings.measurements", MeasurementIndex)
+
+    def judge(self, loinc: str, value: float, unit: str | None, sex: str | None
+              ) -> list[Verdict]:
+        """Every finding this measurement decides, present or absent."""
+        out = []
+        for f in self.by_loinc.get(loinc, ()):
+            v = decide(f, loinc, value, unit, sex)
+            if v is not None:
+                out.append(v)
+        return out
+
+
+def decide(f: FindingDef, loinc: str, value: float, unit: str | None, sex: str | None
+           ) -> Verdict | None:
+    """Present/absent from one value, or None (no rule for this code, unit unknown, or a
+    sex-specific rule with the sex unknown and the value between the two thresholds)."""
+    rules = [r for r in f.rules if loinc in r.loinc]
+    if not rules:
+        return None
+    results = []
+    for r in rules:
+        if r.sex is not None and sex is not None and r.sex != sex:
+            continue
+        v = convert(value, unit, r.unit, r.molar_mass)
+        if v is None:
+            continue
+        results.append((r.matches(v), r))
+    if not results:
+        return None
+    hits = [r for ok, r in results if ok]
+    if sex is None and any(r.sex for _, r in results) and 0 < len(hits) < len(results):
+        return None
+    if hits:
+        return Verdict(f, True, hits[0].describe())
+    return Verdict(f, False, " and ".join(r.describe() for _, r in results))
+
+
+# --- values written in text ----------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class TextValue:
+    """A measurement found in text: LOINC code, value, unit and its character span."""
+
+    loinc: str
+    value: float
+    unit: str | None
+    start: int
+    end: int
+
+
+_NUM = r"(\d{1,3}(?:[.,]\d{1,2})?)"
+_SEP = r"\s*\(?\s*(?:of|:|=|was|is|at|reading of|measured at|up to|to|-)?\s*\(?\s*"
+_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("temp", re.compile(
+        r"\b(?:temp(?:erature)?|tmax|t\s*max|febrile to|fever(?:s)?(?: of| to| up to)?|"
+        r"pyrexial to)" + _SEP + _NUM +
+        r"\s*(°\s*[cf]|º\s*[cf]|deg(?:rees?)?\s*(?:c|f|celsius|fahrenheit)?|[cf](?![a-z]))?",
+        re.I)),
+    ("hr", re.compile(r"\b(?:hr|heart rate|pulse(?: rate)?|heart_rate)" + _SEP + _NUM +
+                      r"\s*(bpm|/min|beats(?:/| per )min(?:ute)?)?", re.I)),
+    ("hr", re.compile(r"\b" + _NUM + r"\s*(bpm|beats(?:/| per )min(?:ute)?)\b", re.I)),
+    ("rr", re.compile(r"\b(?:rr|resp(?:iratory)?(?: rate)?|respirations?|respiratory_rate)" +
+                      _SEP + _NUM + r"\s*(breaths(?:/| per )min(?:ute)?|/min|bpm)?", re.I)),
+    ("rr", re.compile(r"\b" + _NUM + r"\s*(breaths(?:/| per )min(?:ute)?)", re.I)),
+    ("bp", re.compile(r"\b(?:bp|blood pressure|blood_pressure)" + _SEP +
+                      r"(\d{2,3})\s*/\s*(\d{2,3})\s*(mm\s*hg|mmhg)?", re.I)),
+    ("bp", re.compile(r"\b(\d{2,3})\s*/\s*(\d{2,3})\s*(mm\s*hg|mmhg)\b", re.I)),
+    ("spo2", re.compile(r"\b(?:spo2|sao2|o2 sat(?:uration)?s?|oxygen sat(?:uration)?s?|"
+                        r"sats?|saturating|pulse ox(?:imetry)?|oxygen_saturation)" + _SEP +
+                        r"(\d{2,3})\s*(%)?", re.I)),
+    ("bmi", re.compile(r"\bbmi" + _SEP + r"(\d{2}(?:\.\d)?)", re.I)),
+    ("wbc", re.compile(r"\b(?:wbc|white (?:blood )?cell count|white count|wcc|leukocytes?|"
+                       r"leucocytes?)" + _SEP + _NUM + r"\s*(x?\s*10\^?9/l|x?\s*10\^?3/[uµ]l|"
+                       r"k/[uµ]l|/[uµ]l|/mm3)?", re.I)),
+    ("hb", re.compile(r"\b(?:hb|hgb|ha?emoglobin)" + _SEP + _NUM + r"\s*(g/dl|g/l|mmol/l)?",
+                      re.I)),
+    ("plt", re.compile(r"\b(?:platelets?|plt)(?: count)?" + _SEP + r"(\d{1,4})\s*"
+                       r"(x?\s*10\^?9/l|x?\s*10\^?3/[uµ]l|k/[uµ]l)?", re.I)),
+    ("glucose", re.compile(r"\b(?:glucose|blood sugar|bgl?|bsl|cbg|fingerstick)" + _SEP +
+                           r"(\d{1,4}(?:\.\d)?)\s*(mg/dl|mmol/l)?", re.I)),
+    ("hba1c", re.compile(r"\b(?:hba1c|a1c|glycated ha?emoglobin)" + _SEP +
+                         r"(\d{1,2}(?:\.\d)?)\s*(%|mmol/mol)?", re.I)),
+    ("sodium", re.compile(r"\b(?:sodium|na\+?)" + _SEP + r"(\d{2,3})\s*(mmol/l|meq/l)?", re.I)),
+    ("potassium", re.compile(r"\b(?:potassium|k\+)" + _SEP + _NUM + r"\s*(mmol/l|meq/l)?",
+                             re.I)),
+    ("creatinine", re.compile(r"\b(?:creatinine|creat|cr)" + _SEP + r"(\d{1,4}(?:\.\d{1,2})?)"
+                              r"\s*(mg/dl|[uµ]mol/l)?", re.I)),
+    ("crp", re.compile(r"\b(?:crp|c-reactive protein)" + _SEP + r"(\d{1,3}(?:\.\d)?)\s*"
+                       r"(mg/l|mg/dl)?", re.I)),
+    ("lactate", re.compile(r"\b(?:lactate|lactic acid)" + _SEP + _NUM + r"\s*(mmol/l|mg/dl)?",
+                           re.I)),
+    ("ddimer", re.compile(r"\bd-?\s?dimer" + _SEP + r"(\d{1,5}(?:\.\d{1,2})?)\s*"
+                          r"(ng/ml|[uµ]g/ml|mg/l|[uµ]g/l|ng/l)?(?:\s*feu)?", re.I)),
+]
+
+_LOINC = {"temp": "8310-5", "hr": "8867-4", "rr": "9279-1", "spo2": "2708-6", "bmi": "39156-5",
+          "wbc": "6690-2", "hb": "718-7", "plt": "777-3", "glucose": "2345-7",
+          "hba1c": "4548-4", "sodium": "2951-2", "potassium": "2823-3", "creatinine": "2160-0",
+          "crp": "1988-5", "lactate": "2524-7", "ddimer": "48065-7"}
+# Plausible ranges; values outside are read as not a measurement (dates, doses, ids).
+_RANGE = {"temp": (25, 115), "hr": (20, 250), "rr": (4, 80), "spo2": (50, 100),
+          "bmi": (10, 80), "wbc": (0.1, 300), "hb": (2, 250), "plt": (1, 2000),
+          "glucose": (0.5, 2000), "hba1c": (3, 20), "sodium": (100, 180),
+          "potassium": (1.5, 10), "creatinine": (0.1, 2000), "crp": (0, 600),
+          "lactate": (0.1, 40), "ddimer": (0.01, 100000), "sbp": (50, 300), "dbp": (20, 200)}
+
+
+def _unit(kind: str, value: float, raw: str | None) -> str | None:
+    """The unit as written, or the one a bare number in this context almost surely has."""
+    if raw:
+        r = raw.lower().replace(" ", "").replace("µ", "u").replace("º", "°")
+        if kind == "temp":
+            return "[degF]" if "f" in r else "Cel"
+        if "10^9/l" in r or "109/l" in r or "10*9/l" in r:
+            return "10*9/L"
+        if "10^3" in r or "103/ul" in r or r.startswith("k/"):
+            return "10*3/uL"
+        return canonical_unit(r)
+    defaults = {"temp": "[degF]" if value > 50 else "Cel", "hr": "/min", "rr": "/min",
+                "spo2": "%", "bmi": "kg/m2", "wbc": "10*3/uL" if value < 300 else "/uL",
+                "hb": "g/dL" if value < 25 else "g/L", "plt": "10*3/uL",
+                "glucose": "mg/dL" if value > 35 else "mmol/L", "hba1c": "%" if value < 20
+                else "mmol/mol", "sodium": "mmol/L", "potassium": "mmol/L",
+                "creatinine": "mg/dL" if value < 20 else "umol/L", "crp": "mg/L",
+                "lactate": "mmol/L", "ddimer": "ng/mL" if value >= 20 else "mg/L"}
+    return defaults.get(kind)
+
+
+def values_in_text(text: str) -> Iterator[TextValue]:
+    """Vital signs and common labs written in `text`, with their spans."""
+    taken: list[tuple[int, int]] = []
+    for kind, pattern in _PATTERNS:
+        for m in pattern.finditer(text):
+            if any(s < m.end() and m.start() < e for s, e in taken):
+                continue
+            found = list(_read(kind, m))
+            if found:
+                taken.append((m.start(), m.end()))
+                yield from found
+
+
+def _read(kind: str, m: re.Match[str]) -> Iterator[TextValue]:
+    if kind == "bp":
+        sbp, dbp = float(m.group(1)), float(m.group(2))
+        lo, hi = _RANGE["sbp"]
+        dlo, dhi = _RANGE["dbp"]
+        if lo <= sbp <= hi and dlo <= dbp <= dhi and dbp < sbp:
+            yield TextValue("8480-6", sbp, "mm[Hg]", m.start(), m.end())
+            yield TextValue("8462-4", dbp, "mm[Hg]", m.start(), m.end())
+        return
+    value = float(m.group(1).replace(",", "."))
+    lo, hi = _RANGE[kind]
+    if not lo <= value <= hi:
+        return
+    raw_unit = m.group(2) if m.lastindex and m.lastindex >= 2 else None
+    unit = _unit(kind, value, raw_unit)
+    if kind == "temp" and unit == "Cel" and not 30 <= value <= 45:
+        return
+    yield TextValue(_LOINC[kind], value, unit, m.start(), m.end())

@@ -1,0 +1,113 @@
+"""A patient record at a point in time -> findings, each citing the event it came from.
+
+Vital signs and labs: the latest value of each measurement at or before the time, judged by
+the KB's thresholds (present when abnormal, absent when normal), if it is recent enough to
+describe the patient now. Conditions, medications, procedures and admissions: history and
+risk-factor findings (findings/history.py). Notes and report texts: free-text findings with
+the note's event id and the character span. Only events known at `at` are read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from osler.findings.extract import FindingExtractor
+from osler.findings.history import HistoryRules, _aware
+from osler.findings.measure import MeasurementIndex, decide
+from osler.findings.model import Finding, Provenance
+from osler.knowledge import FindingDef, KnowledgeBase
+from osler.record import Event, EventKind, Timeline
+
+LOINC = "http://loinc.org"
+# How old a measurement may be and still describe the patient at the reference time.
+MAX_AGE = {"vital": timedelta(days=3), "lab": timedelta(days=30)}
+MAX_AGE_OTHER = timedelta(days=365)  # BMI and other slow-moving measurements
+NOTE_WINDOW = timedelta(days=30)  # notes this recent (before the time) are read
+MEASURED_KINDS = (EventKind.VITAL, EventKind.LAB, EventKind.OBSERVATION)
+TEXT_KINDS = (EventKind.NOTE, EventKind.REPORT)
+
+
+def findings_from_record(timeline: Timeline, kb: KnowledgeBase, at: datetime | None = None,
+                         extractor: FindingExtractor | None = None) -> list[Finding]:
+    """Findings of the record as known at `at` (default: its latest event), unmerged.
+
+    Pass the result to `osler.findings.merge.merge_findings` for one finding per id.
+    """
+    known = timeline.until(at)
+    ref = at if at is not None else known.end
+    sex = known.patient.sex
+    out: list[Finding] = []
+    out.extend(_measurements(known, kb, ref, sex))
+    for hit in HistoryRules.of(kb).hits(list(known), ref):
+        out.append(_from_event(hit.finding, hit.present, hit.event))
+    ex = extractor or FindingExtractor(kb)
+    for e in known.by_kind(*TEXT_KINDS):
+        if not e.text:
+            continue
+        if e.time is not None and ref is not None and _aware(ref) - _aware(e.time) > NOTE_WINDOW:
+            continue
+        out.extend(ex.from_text(e.text, event_id=e.id, time=_iso(e.time), sex=sex))
+    return out
+
+
+def _measurements(tl: Timeline, kb: KnowledgeBase, ref: datetime | None, sex: str | None
+                  ) -> list[Finding]:
+    index = MeasurementIndex.of(kb)
+    latest: dict[str, Event] = {}
+    for e in tl.dated:
+        if e.kind not in MEASURED_KINDS or e.numeric is None:
+            continue
+        for c in e.codes:
+            if c.code in index.by_loinc and c.system in (LOINC, None):
+                latest[c.code] = e  # oldest first, so the last one wins
+    out = []
+    seen: set[str] = set()
+    for f in kb.findings:
+        if not f.rules or f.id in seen:
+            continue
+        best: tuple[bool, Event, str] | None = None
+        for group in _groups(f):
+            events = [latest[c] for c in group if c in latest]
+            if not events:
+                continue
+            e = max(events, key=lambda x: _aware(x.time) if x.time else datetime.min)
+            if not _fresh(f, e, ref):
+                continue
+            code = next(c.code for c in e.codes if c.code in group)
+            v = decide(f, code, e.numeric, e.unit, sex)  # type: ignore[arg-type]
+            if v is None:
+                continue
+            if best is None or (v.present and not best[0]) or (
+                    v.present == best[0] and _aware(e.time) > _aware(best[1].time)):
+                best = (v.present, e, v.rule_text)
+        if best is not None:
+            present, e, _rule = best
+            seen.add(f.id)
+            out.append(replace(_from_event(f, present, e), value=e.numeric, unit=e.unit))
+    return out
+
+
+def _groups(f: FindingDef) -> list[tuple[str, ...]]:
+    groups: list[tuple[str, ...]] = []
+    for r in f.rules:
+        if r.loinc not in groups:
+            groups.append(r.loinc)
+    return groups
+
+
+def _fresh(f: FindingDef, e: Event, ref: datetime | None) -> bool:
+    if ref is None or e.time is None:
+        return True
+    age = _aware(ref) - _aware(e.time)
+    return age <= MAX_AGE.get(f.category, MAX_AGE_OTHER)
+
+
+def _from_event(f: FindingDef, present: bool, e: Event) -> Finding:
+    return Finding(id=f.id, label=f.label, present=present,
+                   source=Provenance(event_id=e.id, snippet=e.display or None),
+                   time=_iso(e.time))
+
+
+def _iso(t: datetime | None) -> str | None:
+    return t.isoformat() if t is not None else None

@@ -1,0 +1,171 @@
+"""Semantic fallback: short clauses the lexicon did not match, compared with the vocabulary by
+MiniLM sentence embeddings ("he feels like he is suffocating" -> throat feels tight).
+
+Only vocabulary phrases (finding labels and synonyms) are embedded ahead of time; their
+vectors are cached in memory and, keyed by a hash of the phrases and the model, under the
+per-user cache folder (platformdirs). Patient text is embedded in memory only, never stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from osler.findings.minilm import ModelUnavailable, model_dir, shared_encoder
+from osler.findings.tokens import BREAKS, Token
+from osler.knowledge import KnowledgeBase
+
+log = logging.getLogger(__name__)
+
+DEFAULT_THRESHOLD = 0.60  # cosine; tuned on the Avey development vignettes (docs/findings.md)
+MAX_SYNONYMS = 8  # per finding: the label and its first synonyms (curated, most typical first)
+MIN_WORDS, MAX_WORDS = 2, 14  # clause length in words that the fallback considers
+SPLIT_WORDS = frozenset({"and", "but", "while", "whereas", "then"})
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True, slots=True)
+class Clause:
+    """A stretch of text between breaks: first/last token index and the content span."""
+
+    first: int
+    last: int
+    start: int
+    end: int
+
+
+class SemanticIndex:
+    """Vocabulary phrase vectors for one KB and the finding each phrase names."""
+
+    def __init__(self, kb: KnowledgeBase):
+        used = {fid for c in kb.conditions for fid in c.findings}
+        phrases: list[str] = []
+        owners: list[str] = []
+        for f in kb.findings:
+            if f.id not in used and not f.rules and not f.record:
+                continue
+            for p in (f.label, *f.synonyms[:MAX_SYNONYMS]):
+                if len(p) >= 3:
+                    phrases.append(p)
+                    owners.append(f.id)
+        self.phrases = phrases
+        self.owners = np.array(owners)
+        self.encoder = shared_encoder()
+        self.vectors = self._load_or_embed()
+
+    @staticmethod
+    def of(kb: KnowledgeBase) -> SemanticIndex:
+        return kb.derived("findings.semantic", SemanticIndex)
+
+    def _key(self) -> str:
+        h = hashlib.sha256()
+        weights = model_dir() / "model.safetensors"
+        h.update(f"{weights.stat().st_size}:{self.encoder.dim}".encode())
+        for p in self.phrases:
+            h.update(p.encode("utf-8") + b"\n")
+        return h.hexdigest()[:32]
+
+    def _load_or_embed(self) -> np.ndarray:
+        path = _cache_dir() / f"vocab-{self._key()}.npy" if _cache_dir() else None
+        if path is not None and path.is_file():
+            try:
+                vec = np.load(path, allow_pickle=False)
+                if vec.shape == (len(self.phrases), self.encoder.dim):
+                    return vec.astype(np.float32)
+            except (OSError, ValueError):
+                log.warning("semantic cache %s unreadable; rebuilding", path)
+        vec = _encode(self.encoder, self.phrases)
+        if path is not None:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")
+                np.save(tmp, vec.astype(np.float16), allow_pickle=False)
+                tmp.replace(path)
+            except OSError as exc:
+                log.warning("cannot write semantic cache %s: %s", path, exc)
+        return vec
+
+    def best(self, texts: list[str]) -> list[tuple[str, float]]:
+        """For each text, the closest finding and the cosine similarity."""
+        if not texts:
+            return []
+        q = _encode(self.encoder, texts)
+        sims = q @ self.vectors.T
+        idx = sims.argmax(axis=1)
+        return [(str(self.owners[i]), float(sims[r, i])) for r, i in enumerate(idx)]
+
+
+def _encode(encoder, texts: list[str]) -> np.ndarray:
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return encoder.encode(texts)
+    # One BLAS thread: on a busy machine oversubscribed BLAS threads are slower, not faster.
+    with threadpool_limits(1, "blas"):
+        return encoder.encode(texts)
+
+
+def _cache_dir() -> Path | None:
+    if os.environ.get("OSLER_NO_DISK_CACHE"):
+        return None
+    try:
+        import platformdirs
+    except ImportError:
+        return None
+    return Path(platformdirs.user_cache_dir("osler", appauthor=False)) / "semantic"
+
+
+def clauses(tokens: list[Token], covered: set[int]) -> list[Clause]:
+    """Clauses with no lexical match: split at punctuation and at 'and'/'but' in long runs."""
+    out: list[Clause] = []
+    run: list[int] = []
+
+    def flush() -> None:
+        words = [i for i in run if tokens[i].word]
+        if not words:
+            return
+        if any(i in covered for i in words):
+            return
+        if not MIN_WORDS <= len(words) <= MAX_WORDS:
+            if len(words) > MAX_WORDS:
+                _split(words)
+            return
+        out.append(Clause(words[0], words[-1], tokens[words[0]].start, tokens[words[-1]].end))
+
+    def _split(words: list[int]) -> None:
+        part: list[int] = []
+        for i in words:
+            if tokens[i].text.lower() in SPLIT_WORDS and part:
+                if MIN_WORDS <= len(part) <= MAX_WORDS:
+                    out.append(Clause(part[0], part[-1], tokens[part[0]].start,
+                                      tokens[part[-1]].end))
+                part = []
+            else:
+                part.append(i)
+        if MIN_WORDS <= len(part) <= MAX_WORDS:
+            out.append(Clause(part[0], part[-1], tokens[part[0]].start, tokens[part[-1]].end))
+
+    for i, t in enumerate(tokens):
+        if not t.word and t.text in BREAKS:
+            flush()
+            run = []
+        else:
+            run.append(i)
+    flush()
+    return out
+
+
+def available() -> bool:
+    """True if the local MiniLM files can be loaded (loads them once)."""
+    with _lock:
+        try:
+            shared_encoder()
+        except ModelUnavailable:
+            return False
+        return True

@@ -1,0 +1,74 @@
+"""What a KB pack holds: counts by source and category, ICD-10-CM coverage, the terms note.
+
+Printed by `osler kb stats`; the ICD-10-CM check uses the release shipped with
+simple-icd-10-cm when that package is installed (codes are only checked for form otherwise).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from osler.knowledge.model import KnowledgeBase
+
+
+def kb_stats(kb: KnowledgeBase) -> dict[str, Any]:
+    """The `osler kb stats --json` document."""
+    sources = Counter(s for c in kb.conditions for s in c.sources)
+    coverage: dict[str, dict[str, Any]] = {}
+    for src in sorted(sources):
+        conds = [c for c in kb.conditions if src in c.sources]
+        coverage[src] = _coverage(conds)
+    coverage["combined"] = _coverage(kb.conditions)
+    validity = _validity(kb)
+    if validity is not None:
+        coverage["combined"]["valid_codes"] = validity["valid"]
+        coverage["combined"]["codes"] = validity["codes"]
+        coverage["combined"]["billable_codes"] = validity["billable"]
+        coverage["combined"]["release"] = validity["release"]
+    links = sum(len(c.findings) for c in kb.conditions)
+    basis = Counter(b for c in kb.conditions for b in c.finding_basis.values())
+    m = kb.manifest
+    return {
+        "name": kb.name,
+        "version": kb.version,
+        "path": str(kb.path) if kb.path else None,
+        "license": kb.license_note,
+        "sources": [s.get("name") for s in m.get("sources", []) if isinstance(s, dict)],
+        "created_by": m.get("created_by"),
+        "conditions": {"total": len(kb.conditions), "by_source": dict(sorted(sources.items())),
+                       "cant_miss": sum(c.cant_miss for c in kb.conditions),
+                       "with_severity": sum(c.severity is not None for c in kb.conditions),
+                       "prior_basis": dict(sorted(Counter(
+                           c.prior_basis.split(":")[0] for c in kb.conditions).items())),
+                       "prior_sum": round(sum(c.prior for c in kb.conditions), 6)},
+        "findings": {"total": len(kb.findings),
+                     "by_category": dict(sorted(Counter(f.category
+                                                        for f in kb.findings).items())),
+                     "with_threshold": sum(bool(f.rules) for f in kb.findings),
+                     "with_record_rules": sum(bool(f.record) for f in kb.findings),
+                     "phrases": sum(1 + len(f.synonyms) + len(f.negated_synonyms)
+                                    for f in kb.findings)},
+        "links": {"total": links, "by_basis": dict(sorted(basis.items()))},
+        "cant_miss": sum(c.cant_miss for c in kb.conditions),
+        "icd10_coverage": coverage,
+    }
+
+
+def _coverage(conds: list) -> dict[str, Any]:
+    mapped = sum(bool(c.icd10) for c in conds)
+    return {"mapped": mapped, "total": len(conds),
+            "fraction": round(mapped / len(conds), 4) if conds else 0.0,
+            "text": f"{mapped}/{len(conds)}"}
+
+
+def _validity(kb: KnowledgeBase) -> dict[str, Any] | None:
+    try:
+        import simple_icd_10_cm as cm
+    except ImportError:
+        return None
+    codes = sorted({x for c in kb.conditions for x in c.icd10})
+    valid = [x for x in codes if cm.is_valid_item(x)]
+    release = kb.manifest.get("icd10cm_release") or "?"
+    return {"codes": len(codes), "valid": len(valid),
+            "billable": sum(1 for x in valid if cm.is_leaf(x)), "release": release}
