@@ -177,6 +177,70 @@ def _load_kb(args: argparse.Namespace):
     return load_pack(args.kb) if getattr(args, "kb", None) else default_kb()
 
 
+# --- knowledge base and findings -------------------------------------------
+
+def cmd_kb(args: argparse.Namespace) -> int:
+    from osler.knowledge.stats import kb_stats
+
+    stats = kb_stats(_load_kb(args))
+    if args.json:
+        _print_json(stats)
+        return 0
+    c, f, cov = stats["conditions"], stats["findings"], stats["icd10_coverage"]
+    print(f"{stats['name']} {stats['version']} ({stats['path']})")
+    print(f"{c['total']} conditions: " + ", ".join(f"{k} {v}" for k, v in c["by_source"].items())
+          + f"; can't-miss {c['cant_miss']}")
+    print(f"{f['total']} findings: " + ", ".join(f"{k} {v}" for k, v in f["by_category"].items()))
+    print("ICD-10-CM coverage: " + ", ".join(f"{k} {v['text']}" for k, v in cov.items()))
+    print(stats["license"])
+    return 0
+
+
+def cmd_findings(args: argparse.Namespace) -> int:
+    from osler.findings.extract import FindingExtractor
+    from osler.findings.merge import merge_findings
+    from osler.findings.record import findings_from_record
+
+    text = args.text
+    if args.text_file:
+        try:
+            with open(args.text_file, encoding="utf-8", errors="replace") as fh:
+                text = fh.read()
+        except OSError as exc:
+            raise InputError(f"--text-file {args.text_file}: {exc.strerror or exc}") from exc
+    if not args.path and text is None:
+        raise InputError("give a FHIR record PATH, --text, --text-file, or several")
+    at = _parse_at(args.at)
+    kb = _load_kb(args)
+    extractor = FindingExtractor(kb, semantic=not args.no_semantic)
+    found = []
+    timeline = _load_record(args)
+    if timeline is not None:
+        found += findings_from_record(timeline, kb, at, extractor)
+    if text is not None:
+        sex = timeline.patient.sex if timeline is not None else None
+        found += extractor.from_text(text, sex=sex)
+    shown = found if args.all else merge_findings(found)
+    if args.json:
+        doc: dict[str, Any] = {"findings": [f.to_json() for f in shown]}
+        if timeline is not None:
+            doc["patient"] = timeline.patient.id
+            doc["at"] = at.isoformat() if at else None
+        doc["kb"] = {"name": kb.name, "version": kb.version}
+        doc["semantic"] = extractor.semantic and not extractor.warnings
+        if extractor.warnings:
+            doc["warnings"] = list(extractor.warnings)
+        _print_json(doc)
+        return 0
+    for f in shown:
+        sign = ("+" if f.present else "-") + ("" if f.certain else "?")
+        value = f" = {_fmt(f.value)} {f.unit or ''}".rstrip() if f.value is not None else ""
+        print(f"{sign:<3}{f.label}{value}  [{f.source.cite()}]")
+    for w in extractor.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    return 0
+
+
 # --- audit -------------------------------------------------------------------
 
 def _audit_open(args: argparse.Namespace, create: bool = False):
@@ -379,6 +443,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "ddx": cmd_ddx,
     "eval": cmd_eval,
     "audit": cmd_audit,
+    "kb": cmd_kb,
+    "findings": cmd_findings,
 }
 
 
@@ -425,6 +491,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON document")
 
     _audit_parser(sub)
+
+    p = sub.add_parser("kb", help="the knowledge base in use")
+    ksub = p.add_subparsers(dest="kb_command", required=True, metavar="KB_COMMAND")
+    k = ksub.add_parser("stats", help="counts, ICD-10-CM coverage, sources and terms")
+    k.add_argument("--kb", help="knowledge-base pack folder (default: $OSLER_KB or the "
+                   "shipped KB)")
+    k.add_argument("--json", action="store_true", help="print one JSON document")
+
+    p = sub.add_parser("findings", help="findings of a record and/or free text, with sources")
+    p.add_argument("path", nargs="?", help="FHIR record (as for import); optional with --text")
+    p.add_argument("--text", help="free text: chief complaint, presentation, note")
+    p.add_argument("--text-file", help="read the free text from this UTF-8 file")
+    p.add_argument("--at", help="the record as known at this date/time (FHIR dateTime)")
+    p.add_argument("--patient", help="patient id when the input holds several patients")
+    p.add_argument("--no-semantic", action="store_true",
+                   help="lexicon only (faster; no sentence model)")
+    p.add_argument("--all", action="store_true",
+                   help="every mention, not one finding per id")
+    p.add_argument("--kb", help="knowledge-base pack folder (default: the shipped KB)")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
 
     return parser
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from osler.audit.errors import AuditError
 from osler.fhir.errors import FhirError
+from osler.knowledge.model import KnowledgeError
 from osler.reasoning.errors import ReasoningError
 
-INPUT_ERRORS: tuple[type[Exception], ...] = (FhirError, ReasoningError, AuditError)
+INPUT_ERRORS: tuple[type[Exception], ...] = (FhirError, ReasoningError, AuditError,
+                                             KnowledgeError)
