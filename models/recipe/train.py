@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from osler.knowledge.pack import default_kb
+from osler.reasoning.service import kb_fingerprint
 from osler.reasoning.training import TrainConfig, train
 
 HERE = Path(__file__).resolve().parent
@@ -38,7 +39,7 @@ def main() -> int:
         out = Path("/tmp/osler-ddx-quick") if args.out == OUT else args.out
     kb = default_kb()
     t0 = time.time()
-    report = train(kb, out, cfg, kb_meta={"name": kb.name, "version": kb.version},
+    report = train(kb, out, cfg, kb_meta=kb_fingerprint(kb),
                    progress=lambda msg: print(msg, flush=True))
     report["wall_seconds"] = round(time.time() - t0, 1)
     (out / "training_report.json").write_text(json.dumps(report, indent=1) + "\n")

@@ -24,7 +24,28 @@ DEFAULT_PRIOR_EXPONENT = 0.5
 
 
 def kb_fingerprint(kb: KnowledgeBase) -> dict[str, str]:
-    return {"name": kb.name, "version": kb.version}
+    """Identity of what a model learns from a KB: ids, P(finding|condition), priors, LRs.
+
+    Synonyms and labels may change without invalidating a model; numbers and ids may not."""
+    import hashlib
+    import json
+
+    doc = {
+        "findings": [f.id for f in kb.findings],
+        "conditions": [[c.id, sorted(c.findings.items()), c.prior, sorted(c.age_lr.items()),
+                        sorted(c.sex_lr.items())] for c in kb.conditions],
+    }
+    digest = hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+    return {"name": kb.name, "version": kb.version, "sha256": digest}
+
+
+def trained_on(meta: dict[str, Any], kb: KnowledgeBase) -> bool:
+    """True when a model's osler.json names this KB's content."""
+    mine = kb_fingerprint(kb)
+    theirs = meta.get("kb", {})
+    if theirs.get("sha256"):
+        return theirs["sha256"] == mine["sha256"]
+    return (theirs.get("name"), theirs.get("version")) == (mine["name"], mine["version"])
 
 
 def load_engine(m: KBMatrix, kb: KnowledgeBase, model_dir: str | Path | None = None,
@@ -51,15 +72,14 @@ def load_engine(m: KBMatrix, kb: KnowledgeBase, model_dir: str | Path | None = N
     if not folder.is_dir():
         raise ModelLoadError("no such model folder", str(folder))
     meta = read_model_meta(folder)
-    trained_on = meta.get("kb", {})
-    if engine == "auto" and (trained_on.get("name"), trained_on.get("version")) != (
-            kb.name, kb.version):
+    if engine == "auto" and not trained_on(meta, kb):
         nb = NaiveBayesEngine(m, prior_exponent=float(meta.get("prior_exponent", 0.5)),
                               **nb_args)
+        theirs = meta.get("kb", {})
         nb.warnings.append(
-            f"the shipped model was trained on knowledge base {trained_on.get('name')} "
-            f"{trained_on.get('version')}, not {kb.name} {kb.version}; using the knowledge "
-            "base's own posterior instead")
+            f"the shipped model was trained on another knowledge base ({theirs.get('name')} "
+            f"{theirs.get('version')}) than the one in use ({kb.name} {kb.version}); using "
+            "the knowledge base's own posterior instead")
         return nb
     return ShippedEngine(folder, m, device=device, quantization=quantization)
 

@@ -84,6 +84,8 @@ def train(kb: KnowledgeBase, out_dir: Path, cfg: TrainConfig,
     import torch
     from transformers import BertConfig, BertForSequenceClassification
 
+    from osler.reasoning.service import kb_fingerprint
+
     t_start = time.perf_counter()
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(cfg.threads)
@@ -177,7 +179,7 @@ def train(kb: KnowledgeBase, out_dir: Path, cfg: TrainConfig,
         "labels": m.condition_ids,
         "temperature": temperature,
         "prior_exponent": cfg.prior_exponent,
-        "kb": kb_meta or {"name": kb.name, "version": kb.version},
+        "kb": kb_meta or kb_fingerprint(kb),
         "train_config": {**asdict(cfg), "noise": asdict(cfg.noise)},
     }
     (out_dir / "osler.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")

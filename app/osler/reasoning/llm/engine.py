@@ -41,10 +41,10 @@ def base_engine(m: KBMatrix, kb: KnowledgeBase) -> Engine:
     from osler.locations import default_model_dir
 
     folder = default_model_dir()
+    from osler.reasoning.service import trained_on
+
     try:
-        meta = read_model_meta(folder)
-        if (meta.get("kb", {}).get("name"), meta.get("kb", {}).get("version")) == (
-                kb.name, kb.version):
+        if trained_on(read_model_meta(folder), kb):
             return ShippedEngine(folder, m, device="cpu", quantization="none")
     except ModelLoadError:
         pass
