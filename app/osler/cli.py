@@ -437,8 +437,37 @@ def _audit_parser(sub) -> None:
     asub.add_parser("reasons", parents=[common], help="list the override reason codes")
 
 
+def cmd_deidentify(args: argparse.Namespace) -> int:
+    from osler.teaching.deidentify import deidentify_path
+
+    seed = args.seed
+    if args.seed_file:
+        from pathlib import Path
+
+        try:
+            lines = Path(args.seed_file).read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"--seed-file: {args.seed_file}: cannot read ({exc})") from exc
+        seed = lines[0].strip() if lines else ""
+    report = deidentify_path(args.input, args.output, force=args.force, seed=seed,
+                             report_path=args.report)
+    if args.json:
+        _print_json(report)
+        return 0
+    res = report["resources"]
+    print(f"De-identified {res['written']} of {res['read']} resources "
+          f"({report['patients']} patient(s)) -> {report['output']}")
+    for key, n in report["changes"].items():
+        print(f"  {key}: {n}")
+    for w in report["warnings"]:
+        print(f"warning: {w}", file=sys.stderr)
+    print(report["notice"])
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "import": cmd_import,
+    "deidentify": cmd_deidentify,
     "timeline": cmd_timeline,
     "ddx": cmd_ddx,
     "eval": cmd_eval,
@@ -491,6 +520,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON document")
 
     _audit_parser(sub)
+
+    p = sub.add_parser("deidentify", help="turn a real record into a de-identified teaching "
+                       "case (HIPAA Safe Harbor list; dates shifted per patient)")
+    p.add_argument("input", help="Bundle .json, .ndjson file, folder of .ndjson, or one resource")
+    p.add_argument("-o", "--output", required=True,
+                   help="file (or folder, for a folder input) to write; nothing else is written")
+    p.add_argument("--force", action="store_true", help="replace an existing output/report")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--seed", help="secret (8+ characters) that makes the date offsets and "
+                   "pseudonyms reproducible; keep it secret")
+    g.add_argument("--seed-file", help="read the secret from the first line of this file "
+                   "(keeps it out of shell history)")
+    p.add_argument("--report", help="also write the report (counts only, no values) here")
+    p.add_argument("--json", action="store_true", help="print the report as one JSON document")
 
     p = sub.add_parser("kb", help="the knowledge base in use")
     ksub = p.add_subparsers(dest="kb_command", required=True, metavar="KB_COMMAND")

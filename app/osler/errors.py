@@ -10,6 +10,7 @@ from osler.audit.errors import AuditError
 from osler.fhir.errors import FhirError
 from osler.knowledge.model import KnowledgeError
 from osler.reasoning.errors import ReasoningError
+from osler.teaching.errors import TeachingError
 
 INPUT_ERRORS: tuple[type[Exception], ...] = (FhirError, ReasoningError, AuditError,
-                                             KnowledgeError)
+                                             KnowledgeError, TeachingError)
