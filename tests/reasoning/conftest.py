@@ -60,9 +60,9 @@ def tiny_model(tmp_path_factory) -> Path:
     from osler.reasoning.training import TrainConfig, train
 
     out = tmp_path_factory.mktemp("models") / "tiny-ddx"
-    cfg = TrainConfig(model_id="tiny-ddx", version="0.0.1", hidden=64, layers=1, heads=2,
-                      intermediate=128, steps=250, batch=128, lr=3e-3, calibration_cases=2000,
-                      eval_cases=1000, threads=1, dropout=0.0)
+    cfg = TrainConfig(model_id="tiny-ddx", version="0.0.1", hidden=64, layers=1, steps=250,
+                      batch=128, lr=3e-3, calibration_cases=2000, eval_cases=1000, threads=1,
+                      dropout=0.0)
     report = train(tiny_kb(), out, cfg, progress=lambda _m: None)
     assert report["steps"] == 250
     return out

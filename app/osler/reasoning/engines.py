@@ -96,6 +96,8 @@ class ShippedEngine:
         import torch
         from transformers import AutoModelForSequenceClassification, PreTrainedTokenizerFast
 
+        import osler.reasoning.ddx_model  # noqa: F401 - registers the architecture
+
         try:
             self.tokenizer = PreTrainedTokenizerFast.from_pretrained(
                 str(path), local_files_only=True)

@@ -19,7 +19,7 @@ from osler.knowledge import KnowledgeBase
 from osler.reasoning.baseline import NaiveBayes
 from osler.reasoning.calibration import fit_temperature, reliability, softmax, topk
 from osler.reasoning.checksums import write_sums
-from osler.reasoning.encoding import MAX_TOKENS, build_tokenizer, case_text, vocabulary
+from osler.reasoning.encoding import build_tokenizer, case_text, vocabulary
 from osler.reasoning.kbmatrix import KBMatrix
 from osler.reasoning.synthetic import CaseGenerator, NoiseModel, SyntheticCase
 
@@ -30,14 +30,12 @@ class TrainConfig:
 
     model_id: str = "osler-ddx"
     version: str = "1.0.0"
-    hidden: int = 192
-    layers: int = 3
-    heads: int = 4
-    intermediate: int = 512
+    hidden: int = 256
+    layers: int = 2
     dropout: float = 0.1
     steps: int = 6000
     batch: int = 512
-    lr: float = 1e-3
+    lr: float = 2e-3
     weight_decay: float = 0.01
     warmup: float = 0.05
     seed: int = 20261129
@@ -47,6 +45,26 @@ class TrainConfig:
     threads: int = 2
     time_budget_s: float = 3300.0
     noise: NoiseModel = field(default_factory=NoiseModel)
+
+
+def nb_init(m: KBMatrix, vocab: dict[str, int]) -> np.ndarray:
+    """Wide weights equal to the KB's naive-Bayes log-likelihoods (prior excluded: training
+    samples conditions uniformly, and the engine adds the tempered prior at inference)."""
+    from osler.reasoning.baseline import POSSIBLE_WEIGHT
+    from osler.reasoning.case import ABSENT, POSSIBLE, PRESENT
+    from osler.reasoning.kbmatrix import BAND_NAMES
+
+    w = np.zeros((len(vocab), len(m.condition_ids)))
+    log_p, log_q = np.log(m.p), np.log1p(-m.p)
+    for j, fid in enumerate(m.finding_ids):
+        w[vocab[f"{PRESENT}{fid}"]] = log_p[:, j]
+        w[vocab[f"{ABSENT}{fid}"]] = log_q[:, j]
+        w[vocab[f"{POSSIBLE}{fid}"]] = POSSIBLE_WEIGHT * log_p[:, j]
+    for b, band in enumerate(BAND_NAMES):
+        w[vocab[f"age:{band}"]] = m.age_log_lr[:, b]
+    w[vocab["sex:female"]] = m.sex_log_lr[:, 0]
+    w[vocab["sex:male"]] = m.sex_log_lr[:, 1]
+    return w
 
 
 def _ids(tokenizer_vocab: dict[str, int], cases: list[SyntheticCase]) -> list[list[int]]:
@@ -82,8 +100,8 @@ def train(kb: KnowledgeBase, out_dir: Path, cfg: TrainConfig,
           progress: Callable[[str], None] = print) -> dict[str, Any]:
     """Train, calibrate, evaluate against the KB baseline, and write the model folder."""
     import torch
-    from transformers import BertConfig, BertForSequenceClassification
 
+    from osler.reasoning.ddx_model import OslerDdxConfig, OslerDdxModel
     from osler.reasoning.service import kb_fingerprint
 
     t_start = time.perf_counter()
@@ -93,15 +111,15 @@ def train(kb: KnowledgeBase, out_dir: Path, cfg: TrainConfig,
     n_labels = len(m.condition_ids)
     tokenizer = build_tokenizer(m.finding_ids)
     vocab = {t: i for i, t in enumerate(vocabulary(m.finding_ids))}
-    config = BertConfig(
-        vocab_size=len(vocab), hidden_size=cfg.hidden, num_hidden_layers=cfg.layers,
-        num_attention_heads=cfg.heads, intermediate_size=cfg.intermediate,
-        hidden_dropout_prob=cfg.dropout, attention_probs_dropout_prob=cfg.dropout,
-        max_position_embeddings=MAX_TOKENS + 2, type_vocab_size=1, num_labels=n_labels,
+    config = OslerDdxConfig(
+        vocab_size=len(vocab), hidden_size=cfg.hidden, num_deep_layers=cfg.layers,
+        dropout=cfg.dropout, num_labels=n_labels, pad_token_id=0,
         id2label=dict(enumerate(m.condition_ids)),
-        label2id={c: i for i, c in enumerate(m.condition_ids)}, pad_token_id=0,
+        label2id={c: i for i, c in enumerate(m.condition_ids)},
     )
-    model = BertForSequenceClassification(config)
+    model = OslerDdxModel(config)
+    with torch.no_grad():
+        model.wide.weight.copy_(torch.from_numpy(nb_init(m, vocab)).float())
     model.train()
     gen = CaseGenerator(m, cfg.noise, seed=cfg.seed)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
