@@ -86,7 +86,11 @@ class DateShift:
             counts[0 if out != DATE_TAG else 1] += 1
             return out
 
-        new = TEXT_DATE.sub(repl, text)
+        if not any(c.isdigit() for c in text):
+            return text, 0, 0
+        new = NUMERIC_DATE.sub(repl, text)
+        if _ANY_MONTH.search(new):
+            new = NAMED_DATE.sub(repl, new)
         return new, counts[0], counts[1]
 
 
@@ -115,7 +119,7 @@ _MON = rf"(?:{_cased([*_MONTHS_FULL, *_MONTHS_ABBR, 'Sept'])})"
 _WD = rf"(?:{_cased([*_WEEKDAYS_FULL, *_WEEKDAYS_ABBR])})"
 _ORD = r"(?:st|nd|rd|th)"
 
-TEXT_DATE = re.compile(
+NUMERIC_DATE = re.compile(
     # 2014-03-05, 2014/03/05, 2014.03.05 (a time after it is kept as it is)
     r"(?<![\w/.-])(?P<ymd_y>\d{4})(?P<ymd_s>[-/.])(?P<ymd_m>\d{1,2})(?P=ymd_s)(?P<ymd_d>\d{1,2})"
     r"(?![\d/]|\.\d)"
@@ -125,21 +129,27 @@ TEXT_DATE = re.compile(
     # 03/05/14: the century is a guess, so the date is removed
     r"|(?<![\w/.-])(?P<short_a>\d{1,2})(?P<short_s>[-/])(?P<short_b>\d{1,2})(?P=short_s)"
     r"(?P<short_y>\d{2})(?![\w/]|[.-]\d)"
+    # 2014-03 (ISO year-month)
+    r"|(?<![\w/.-])(?P<ym_y>\d{4})-(?P<ym_m>0[1-9]|1[0-2])(?![\w/]|[.-]\d)"
+)
+NAMED_DATE = re.compile(
     # Monday, March 5th, 2014 / Mar. 5 2014 / March 5
-    rf"|(?<!\w)(?:(?P<md_wd>{_WD})\.?,?\s+)?(?P<md_mon>{_MON})\.?\s+(?P<md_d>\d{{1,2}})"
+    rf"(?<!\w)(?:(?P<md_wd>{_WD})\.?,?\s+)?(?P<md_mon>{_MON})\.?\s+(?P<md_d>\d{{1,2}})"
     rf"(?P<md_ord>{_ORD})?(?!\d|:)(?:,?\s+(?P<md_y>\d{{4}})(?!\d))?(?!\w)"
     # Monday 5 March 2014 / the 5th of March
     rf"|(?<!\w)(?:(?P<dm_wd>{_WD})\.?,?\s+)?(?P<dm_d>\d{{1,2}})(?P<dm_ord>{_ORD})?"
     rf"(?:\s+of)?\s+(?P<dm_mon>{_MON})\.?(?:,?\s+(?P<dm_y>\d{{4}})(?!\d))?(?!\w)"
     # March 2014
     rf"|(?<!\w)(?P<my_mon>{_MON})\.?,?\s+(?P<my_y>\d{{4}})(?!\d)"
-    # 2014-03 (ISO year-month)
-    r"|(?<![\w/.-])(?P<ym_y>\d{4})-(?P<ym_m>0[1-9]|1[0-2])(?![\w/]|[.-]\d)"
 )
+_ANY_MONTH = re.compile(rf"{_MON}\.?\s")
+
+
+_GROUPS = (*NUMERIC_DATE.groupindex, *NAMED_DATE.groupindex)
 
 
 def _replace_text_date(m: re.Match[str], shift: DateShift) -> str:
-    g = m.groupdict()
+    g = dict.fromkeys(_GROUPS) | m.groupdict()
     try:
         if g["ymd_y"]:
             y, mo, d = int(g["ymd_y"]), int(g["ymd_m"]), int(g["ymd_d"])

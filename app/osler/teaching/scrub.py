@@ -73,6 +73,9 @@ STANDARD_URL_HOSTS = (
 )
 
 
+UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
 def _norm(text: str) -> str:
     return " ".join(text.split()).lower()
 
@@ -94,6 +97,8 @@ class KnownStrings:
         if not isinstance(text, str):
             return
         norm = _norm(text).strip(" ,;:")
+        if UUID.fullmatch(norm.removeprefix("urn:uuid:")):
+            return  # every UUID in free text is replaced anyway (pattern class "uuid")
         digits = sum(c.isdigit() for c in norm)
         if len(norm) < 3 or (digits == len(norm.replace("-", "")) and digits < 4):
             return  # "300" or "MA": too short to scrub safely everywhere
@@ -174,30 +179,49 @@ def _trie_pattern(words: Iterable[str]) -> str:
 _TITLE = r"(?:Dr|Mr|Mrs|Ms|Mx|Miss|Prof)"
 _CAPWORD = r"[A-Z][a-z'’]+(?:-[A-Z][a-z'’]+)?"
 
-CLASSES = re.compile(
-    r"(?P<email>[\w.+-]+@[\w-]+(?:\.[\w-]+)+)"
-    r"|(?P<url>(?:https?|ftp)://[^\s<>\"')\]]+|(?<![\w.@])www\.[\w-]+(?:\.[\w-]+)+[^\s<>\"')\]]*)"
-    r"|(?P<ipv4>(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d))"
-    r"|(?P<ipv6>(?<![\w:])(?:(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}"
-    r"|(?:[0-9A-Fa-f]{1,4}:){1,6}:(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4})(?![\w:]))"
-    r"|(?P<ssn>(?<![\w-])\d{3}-\d{2}-\d{4}(?![\w-]))"
-    r"|(?P<phone>(?<![\w+])(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?\d{3}[\s.-]?\d{4}"
-    r"|\d{3}(?P<phone_sep>[.-])\d{3}(?P=phone_sep)\d{4})(?!\w)"
-    r"|(?<![\w+])\+\d{1,3}(?:[\s.-]?\(?\d{1,4}\)?){2,5}(?!\w))"
-    r"|(?P<labelled>(?i:\b(?:MRN|MR\s?\#|medical\s+record(?:\s+(?:number|no\.?))?|acct\.?"
+_LABELS = (
+    r"MRN|MR\s?\#|medical\s+record(?:\s+(?:number|no\.?))?|acct\.?"
     r"|account(?:\s+(?:number|no\.?))?|member\s+id|policy(?:\s+(?:number|no\.?))?|SSN"
     r"|social\s+security(?:\s+(?:number|no\.?))?|NHS\s+(?:number|no\.?)|patient\s+id"
-    r"|chart(?:\s+(?:number|no\.?))?|licen[cs]e(?:\s+(?:number|no\.?))?|passport"
-    r"(?:\s+(?:number|no\.?))?|serial(?:\s+(?:number|no\.?))?)\s*[:\#]?\s*)"
-    r"(?P<labelled_value>[A-Za-z0-9][A-Za-z0-9-]{3,}))"
-    r"|(?P<longnum>(?<![\w.,])\d{7,}(?!\w|[.,]\d))"
-    r"|(?P<alnum>(?<![\w-])(?=(?:[A-Za-z-]*\d){4})(?=[\d-]*[A-Za-z])"
-    r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*(?![\w-]))"
-    rf"|(?P<titled>(?<!\w)(?P<title>{_TITLE})(?P<title_dot>\.?\s+)"
-    rf"(?P<title_name>{_CAPWORD}(?:\s+{_CAPWORD})?)(?!\w))"
-    r"|(?P<age>(?<![\w.])(?P<age_n>\d{1,3})(?P<age_sep>\s*-?\s*)"
-    r"(?=(?:years?|yrs?)[\s-]*old\b|y/o\b|yo\b))"
-    r"|(?P<aged>\b(?P<aged_word>(?i:aged?|age:))(?P<aged_sep>\s+)(?P<aged_n>\d{1,3})(?!\w|\.\d))"
+    r"|chart(?:\s+(?:number|no\.?))?|licen[cs]e(?:\s+(?:number|no\.?))?"
+    r"|passport(?:\s+(?:number|no\.?))?|serial(?:\s+(?:number|no\.?))?"
+)
+_LABEL_WORDS = ("mrn", "mr", "record", "acct", "account", "member", "policy", "ssn",
+                "social", "nhs", "patient id", "chart", "licen", "passport", "serial")
+
+# Pattern classes, applied in this order; each has a cheap gate (a substring the text must
+# hold) so that short strings and long notes skip the ones that cannot match.
+CLASSES: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = tuple(
+    (kind, gate, re.compile(pattern))
+    for kind, gate, pattern in (
+        ("uuid", ("-",), r"(?<![\w-])[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+                         r"[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(?![\w-])"),
+        ("email", ("@",), r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"),
+        ("url", ("://", "www."), r"(?:https?|ftp)://[^\s<>\"')\]]+"
+                                 r"|(?<![\w.@])www\.[\w-]+(?:\.[\w-]+)+[^\s<>\"')\]]*"),
+        ("ipv4", (".",), r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)"),
+        ("ipv6", ("::", ":"), r"(?<![\w:])(?:(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}"
+                              r"|(?:[0-9A-Fa-f]{1,4}:){1,6}:(?:[0-9A-Fa-f]{1,4}:){0,5}"
+                              r"[0-9A-Fa-f]{1,4})(?![\w:])"),
+        ("ssn", ("-",), r"(?<![\w-])\d{3}-\d{2}-\d{4}(?![\w-])"),
+        ("phone", ("-", ".", "(", "+"),
+         r"(?<![\w+])(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?\d{3}[\s.-]?\d{4}"
+         r"|\d{3}(?P<phone_sep>[.-])\d{3}(?P=phone_sep)\d{4})(?!\w)"
+         r"|(?<![\w+])\+\d{1,3}(?:[\s.-]?\(?\d{1,4}\)?){2,5}(?!\w)"),
+        ("labelled", (), rf"(?i:\b(?:{_LABELS})(?!\w)\s*[:\#]?\s*)"
+                         r"(?P<labelled_value>[A-Za-z0-9][A-Za-z0-9-]{3,})"),
+        ("longnum", (), r"(?<![\w.,])\d{7,}(?!\w|[.,]\d)"),
+        ("alnum", (), r"(?<![\w-])(?=(?:[A-Za-z-]*\d){4})(?=[\d-]*[A-Za-z])"
+                      r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*(?![\w-])"),
+        ("titled", ("Dr", "Mr", "Ms", "Mx", "Miss", "Prof"),
+         rf"(?<!\w)(?P<title>{_TITLE})(?P<title_dot>\.?\s+)"
+         rf"(?P<title_name>{_CAPWORD}(?:\s+{_CAPWORD})?)(?!\w)"),
+        ("age", ("old", "yo", "y/o", "OLD", "YO", "Y/O"),
+         r"(?<![\w.])(?P<age_n>\d{1,3})(?P<age_sep>\s*-?\s*)"
+         r"(?=(?:years?|yrs?)[\s-]*old\b|y/o\b|yo\b)"),
+        ("aged", ("age", "Age", "AGE"),
+         r"\b(?P<aged_word>(?i:aged?|age:))(?P<aged_sep>\s+)(?P<aged_n>\d{1,3})(?!\w|\.\d)"),
+    )
 )
 _DATE_LIKE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}$|^\d[\d.,]*[A-Za-z/%µ]+$")
 _CACHE_MAX_LEN = 256
@@ -274,29 +298,25 @@ class TextScrubber:
             counts["dates removed from text"] += removed
         if not patterns:
             return text
-        return CLASSES.sub(lambda m: _class_hit(m, counts, age_shift), text)
+        return _apply_classes(text, counts, age_shift)
 
 
-def _class_hit(m: re.Match[str], counts: Counter[str], age_shift: int) -> str:
+def _apply_classes(text: str, counts: Counter[str], age_shift: int) -> str:
+    """Run the pattern classes whose gate the text passes."""
+    lower: str | None = None
+    for kind, gate, rx in CLASSES:
+        if kind == "labelled":
+            lower = lower if lower is not None else text.lower()
+            if not any(w in lower for w in _LABEL_WORDS):
+                continue
+        elif gate and not any(g in text for g in gate):
+            continue
+        text = rx.sub(lambda m, kind=kind: _class_hit(kind, m, counts, age_shift), text)
+    return text
+
+
+def _class_hit(kind: str, m: re.Match[str], counts: Counter[str], age_shift: int) -> str:
     g = m.groupdict()
-    kind = None
-    for outer in (
-        "email",
-        "url",
-        "ipv4",
-        "ipv6",
-        "ssn",
-        "phone",
-        "labelled",
-        "longnum",
-        "alnum",
-        "titled",
-        "age",
-        "aged",
-    ):
-        if g.get(outer) is not None:
-            kind = outer
-            break
     text = m.group(0)
     if kind == "email":
         tag = EMAIL
@@ -304,7 +324,9 @@ def _class_hit(m: re.Match[str], counts: Counter[str], age_shift: int) -> str:
         host = re.sub(r"^(?:https?|ftp)://", "", text).split("/")[0].split(":")[0].lower()
         if host in STANDARD_URL_HOSTS:
             return text
-        tag = URL
+        core = text.rstrip(".,;:!?")
+        counts[URL] += 1
+        return URL + text[len(core):]
     elif kind == "ipv4":
         if not all(int(p) <= 255 for p in text.split(".")):
             return text
@@ -336,7 +358,7 @@ def _class_hit(m: re.Match[str], counts: Counter[str], age_shift: int) -> str:
     elif kind == "aged":
         age = _grouped_age(int(g["aged_n"]), age_shift, counts)
         return g["aged_word"] + g["aged_sep"] + age
-    else:  # ssn, longnum
+    else:  # uuid, ssn, longnum
         tag = ID
     counts[tag] += 1
     return tag
