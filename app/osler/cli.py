@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -134,9 +135,9 @@ def cmd_ddx(args: argparse.Namespace) -> int:
         flag = " [CAN'T MISS]" if d.cant_miss else ""
         print(f"{d.rank:>2}. {d.probability:6.1%}  {d.name} ({', '.join(d.icd10)}){flag}")
         for e in d.evidence_for[:3]:
-            print(f"       + {e.label} ({e.weight:+.1%}) [{e.source}]")
+            print(f"       + {e.label} (odds x{math.exp(e.weight):.2g}) [{e.source}]")
         for e in d.evidence_against[:2]:
-            print(f"       - {e.label} ({e.weight:+.1%}) [{e.source}]")
+            print(f"       - {e.label} (odds x{math.exp(e.weight):.2g}) [{e.source}]")
     if diff.next_best:
         print("Check next: " + ", ".join(n.label for n in diff.next_best))
     for w in diff.warnings:

@@ -34,7 +34,8 @@ def test_removing_top_supporting_finding_lowers_probability(kb, tiny_model):
     before = eng.predict([case])[0][m.cond_index[top.condition_id]]
     after = eng.predict([case.without(best.finding_id)])[0][m.cond_index[top.condition_id]]
     assert after < before
-    assert abs((before - after) - best.weight) < 1e-6
+    assert abs((before - after) - best.delta) < 1e-6
+    assert abs(np.log(before / (1 - before)) - np.log(after / (1 - after)) - best.weight) < 1e-5
     assert best.source.startswith("Observation/o") and best.event_id
 
 

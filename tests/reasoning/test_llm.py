@@ -61,7 +61,7 @@ def test_quantized_load_and_full_ddx_path(kb, llm_dir, quant):
         alt = eng.predict([diff.case.without(e.finding_id)])[0] if e.state != "demographic" \
             else None
         if alt is not None:
-            assert abs((top.probability - alt[m.cond_index[top.condition_id]]) - e.weight) < 1e-4
+            assert abs((top.probability - alt[m.cond_index[top.condition_id]]) - e.delta) < 1e-4
             break
     r = diff.rationale
     assert r is not None and tokens, "rationale tokens were streamed"

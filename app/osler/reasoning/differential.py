@@ -15,15 +15,20 @@ MAX_PINNED = 5
 
 @dataclass(frozen=True, slots=True)
 class Evidence:
-    """One input's effect on one diagnosis: the probability change when it is removed."""
+    """One input's effect on one diagnosis, measured by leaving it out and re-running the model.
+
+    `weight` is the change in log-odds (natural log) of the diagnosis that the input causes:
+    exp(weight) is the factor by which it multiplies the odds, a likelihood ratio as the
+    model sees it. `delta` is the same effect in probability points."""
 
     finding_id: str
     label: str
     state: str  # '+', '-', '~', or 'demographic'
-    weight: float  # p(dx | all inputs) - p(dx | all inputs but this one)
+    weight: float  # logit p(dx | all inputs) - logit p(dx | all inputs but this one)
     source: str  # citation: event id, note span, or 'text[a:b]'
     event_id: str | None = None
     span: tuple[int, int] | None = None
+    delta: float = 0.0  # p(dx | all inputs) - p(dx | all inputs but this one)
 
     def to_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
@@ -31,8 +36,13 @@ class Evidence:
             "id": self.finding_id,
             "present": self.state in ("+", "~"),
             "weight": round(self.weight, 4),
+            "delta_probability": round(self.delta, 4),
             "source": self.source,
         }
+        if self.event_id:
+            doc["event_id"] = self.event_id
+        if self.span is not None:
+            doc["span"] = list(self.span)
         if self.state == "~":
             doc["certain"] = False
         if self.state == "demographic":

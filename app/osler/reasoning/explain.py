@@ -28,7 +28,12 @@ from osler.reasoning.engines import Engine
 from osler.reasoning.kbmatrix import KBMatrix
 
 EXPECTED = 0.25  # P(finding|dx) above which an absent finding is a pertinent negative
-MIN_WEIGHT = 0.001  # evidence smaller than this (probability points) is not shown
+MIN_WEIGHT = 0.01  # evidence moving the log-odds by less than this is not shown
+
+
+def logit(p: np.ndarray | float) -> np.ndarray:
+    q = np.clip(p, 1e-9, 1 - 1e-9)
+    return np.log(q) - np.log1p(-q)
 
 
 def entropy_bits(p: np.ndarray) -> np.ndarray:
@@ -80,18 +85,21 @@ def build_differential(
     for rank, ci in enumerate(shown + pinned, start=1):
         cond = kb.condition(m.condition_ids[ci])
         ev = []
+        here = logit(base[ci])
         for k, fid in enumerate(inputs):
-            w = float(base[ci] - occl[k, ci])
+            w = float(here - logit(occl[k, ci]))
             f = by_id.get(fid)
             label = f.label if f else kb.finding(fid).label
             ev.append(Evidence(fid, label, case.state(fid) or PRESENT, w,
                                f.source.cite() if f else "input",
-                               f.source.event_id if f else None, f.source.span if f else None))
+                               f.source.event_id if f else None, f.source.span if f else None,
+                               float(base[ci] - occl[k, ci])))
         for k, (what, _) in enumerate(demo):
-            w = float(base[ci] - demo_p[k, ci])
+            w = float(here - logit(demo_p[k, ci]))
             label = f"age {case.age}" if what == "age" else f"sex {case.sex}"
             src = f"Patient/{patient_id}" if patient_id else "demographics"
-            ev.append(Evidence(what, label, "demographic", w, src))
+            ev.append(Evidence(what, label, "demographic", w, src,
+                               delta=float(base[ci] - demo_p[k, ci])))
         ev_for = tuple(sorted((e for e in ev if e.weight >= MIN_WEIGHT), key=lambda e: -e.weight))
         ev_against = tuple(sorted((e for e in ev if e.weight <= -MIN_WEIGHT),
                                   key=lambda e: e.weight))
