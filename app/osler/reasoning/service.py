@@ -4,6 +4,7 @@ case -> engine -> explained differential.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -49,8 +50,10 @@ def trained_on(meta: dict[str, Any], kb: KnowledgeBase) -> bool:
 
 
 def load_engine(m: KBMatrix, kb: KnowledgeBase, model_dir: str | Path | None = None,
-                device: str = "auto", quantization: str = "auto", engine: str = "auto"
-                ) -> Engine:
+                device: str = "auto", quantization: str = "auto", engine: str = "auto",
+                progress: Callable[[str, float], None] | None = None,
+                cancel: threading.Event | None = None,
+                memory_budget_gb: float | None = None) -> Engine:
     """The engine for a request: the shipped model, a local LLM folder, or the KB posterior.
 
     'auto' uses the shipped model when it was trained on the current KB, else the KB's
@@ -68,7 +71,8 @@ def load_engine(m: KBMatrix, kb: KnowledgeBase, model_dir: str | Path | None = N
     if model_dir and not (folder / "osler.json").exists() and (folder / "config.json").exists():
         from osler.reasoning.llm.engine import LLMEngine
 
-        return LLMEngine(folder, m, kb, device=device, quantization=quantization)
+        return LLMEngine(folder, m, kb, device=device, quantization=quantization,
+                         memory_budget_gb=memory_budget_gb, progress=progress, cancel=cancel)
     if not folder.is_dir():
         raise ModelLoadError("no such model folder", str(folder))
     meta = read_model_meta(folder)
@@ -81,7 +85,12 @@ def load_engine(m: KBMatrix, kb: KnowledgeBase, model_dir: str | Path | None = N
             f"{theirs.get('version')}) than the one in use ({kb.name} {kb.version}); using "
             "the knowledge base's own posterior instead")
         return nb
-    return ShippedEngine(folder, m, device=device, quantization=quantization)
+    if progress:
+        progress("loading the shipped model", 0.2)
+    eng = ShippedEngine(folder, m, device=device, quantization=quantization)
+    if progress:
+        progress("ready", 1.0)
+    return eng
 
 
 class DdxService:
@@ -96,13 +105,21 @@ class DdxService:
     @classmethod
     def create(cls, model_dir: str | Path | None = None, device: str = "auto",
                quantization: str = "auto", engine: str = "auto",
-               kb: KnowledgeBase | None = None, semantic: bool = True) -> DdxService:
+               kb: KnowledgeBase | None = None, semantic: bool = True,
+               progress: Callable[[str, float], None] | None = None,
+               cancel: threading.Event | None = None,
+               memory_budget_gb: float | None = None) -> DdxService:
+        """Load KB, engine and extractor (seconds; call from a worker thread in the app).
+
+        `progress(message, fraction)` reports stages; setting `cancel` stops a local-LLM load
+        at its next stage and frees its memory (LoadCancelled)."""
         from osler.findings.extract import FindingExtractor
         from osler.knowledge.pack import default_kb
 
         kb = kb or default_kb()
         m = KBMatrix.from_kb(kb)
-        eng = load_engine(m, kb, model_dir, device, quantization, engine)
+        eng = load_engine(m, kb, model_dir, device, quantization, engine, progress, cancel,
+                          memory_budget_gb)
         svc = cls(kb, eng, FindingExtractor(kb, semantic=semantic))
         svc.m = m
         return svc
