@@ -204,7 +204,9 @@ def build_findings(symcat_symptoms: dict[str, Any], cur: dict[str, Any], syn: di
             raise BuildError(f"curation/synonyms.json negated: unknown finding {fid!r}")
         findings[fid]["negated_synonyms"] = list(phrases)
     for f in findings.values():
-        variants = [*f.get("synonyms", []), *body_variants(f["label"])]
+        symcat_label = f["id"] in symcat_symptoms and f["label"] == symcat_symptoms[f["id"]]["name"]
+        generated = body_variants(f["label"]) if symcat_label else []
+        variants = [*f.get("synonyms", []), *generated]
         seen = {f["label"].lower()}
         uniq = []
         for v in variants:

@@ -15,8 +15,10 @@ from enum import Enum
 from osler.findings.lexicon import PhraseTrie
 from osler.findings.tokens import SENTENCE_BREAKS, Token
 
-DEFAULT_GAP = 5  # counted words allowed between a trigger (or the last finding) and a finding
+DEFAULT_GAP = 5  # counted words allowed between a trigger and the first finding it governs
+LIST_GAP = 2  # ... and between one governed finding and the next ("no fever, chills or cough")
 POST_GAP = 3
+SCOPE_ENDS = frozenset("()[]")
 NOT_COUNTED = frozenset({"and", "or", "nor", "also", "either", "other", "any", "all", "with"})
 
 
@@ -49,8 +51,8 @@ no obvious|no apparent|no clinical|no symptoms of|no features of|not febrile"""
 _NEG_POST = """absent|denied|not present|is absent|are absent|was negative|were negative|
 is negative|are negative|negative|ruled out|was ruled out|were ruled out|has resolved|
 have resolved|resolved|not seen|not detected|not noted|not reported|not found|nil|gone"""
-_PSEUDO = """no increase|no change|not only|no further|not necessarily|gram negative|
-no significant change|not certain|not sure|no improvement|not improved|did not improve|
+_PSEUDO = """no increase|not only|no further|not necessarily|gram negative|not certain|
+not sure|no improvement|not improved|did not improve|
 didn't improve|does not improve|doesn't improve|not relieved|no relief|not responding|
 did not respond|failed to respond|not helped|no relieving|not resolved|did not resolve|
 not controlled|not been controlled|no response|without relief|not tolerate|
@@ -118,7 +120,7 @@ class Status:
 class _Scope:
     kind: Kind
     anchor: int  # token index the gap is measured from
-    gap: int
+    gap: int  # allowed gap to the next finding: the trigger's, then LIST_GAP
 
 
 def assess(text: str, tokens: list[Token], spans: list[tuple[int, int]]) -> list[Status]:
@@ -130,9 +132,8 @@ def assess(text: str, tokens: list[Token], spans: list[tuple[int, int]]) -> list
     for first, last in spans:
         covered.update(range(first, last + 1))
     triggers = []
-    for m in _TRIE.scan(tokens):
-        if any(i in covered for i in range(m.first, m.last + 1)):
-            continue  # words inside a finding ('no appetite', 'not eating') are not triggers
+    # Words inside a finding ('no appetite', 'not eating') are never part of a trigger.
+    for m in _TRIE.scan(tokens, barrier=covered):
         kinds = {p.kind for p in m.payloads}
         kind = _pick(kinds)
         gap = min(p.gap for p in m.payloads)
@@ -141,6 +142,8 @@ def assess(text: str, tokens: list[Token], spans: list[tuple[int, int]]) -> list
         if tok.text == "?" and i + 1 < len(tokens) and tokens[i + 1].start == tok.end \
                 and tokens[i + 1].word:
             triggers.append((i, i, Kind.HEDGE_PRE, DEFAULT_GAP))
+        elif tok.text in SCOPE_ENDS:
+            triggers.append((i, i, Kind.TERMINATE, 0))
     triggers.sort()
     counted = _counted_prefix(tokens, covered)
     sentence = _sentence_ids(text, tokens)
@@ -168,6 +171,7 @@ def assess(text: str, tokens: list[Token], spans: list[tuple[int, int]]) -> list
             if counted[first] - counted[sc.anchor + 1] <= sc.gap:
                 _apply(statuses[n], sc.kind)
                 sc.anchor = last
+                sc.gap = min(sc.gap, LIST_GAP)
                 alive.append(sc)
         scopes = alive
 

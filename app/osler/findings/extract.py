@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from osler.findings import context
 from osler.findings import semantic as sem
-from osler.findings.lexicon import finding_lexicon
+from osler.findings.lexicon import coordinated, finding_lexicon
 from osler.findings.measure import MeasurementIndex, values_in_text
 from osler.findings.model import Finding, Provenance
 from osler.findings.tokens import SENTENCE_BREAKS, Token, tokenize, wordset
@@ -40,6 +40,8 @@ class FindingExtractor:
     kb: KnowledgeBase
     semantic: bool = True
     threshold: float = sem.DEFAULT_THRESHOLD
+    margin: float = sem.DEFAULT_MARGIN
+    negated_semantic: bool = False  # semantic matches of negated clauses ('no weight changes')
     max_clauses: int = DEFAULT_MAX_CLAUSES
     warnings: list[str] = field(default_factory=list)
 
@@ -76,7 +78,10 @@ class FindingExtractor:
         out: list[Finding] = []
         covered: set[int] = set()
         matches = []
-        for m in self._lexicon.scan(tokens):
+        scanned = self._lexicon.scan(tokens)
+        extra, replaced = coordinated(tokens, scanned, self._lexicon)
+        scanned = [m for m in scanned if not (m.first == m.last and m.first in replaced)]
+        for m in scanned + extra:
             covered.update(range(m.first, m.last + 1))  # blocked phrases too: not semantic
             if any(t.finding for t in m.payloads):
                 matches.append(m)
@@ -88,7 +93,9 @@ class FindingExtractor:
                     continue
                 if st.other_person and not _about_others(target.finding):
                     continue
-                present = target.present != st.negated
+                # A phrase that itself means 'absent' ('afebrile', 'normal power') stays
+                # absent inside a negated list ('No LOC, normal power and tone').
+                present = target.present and not st.negated
                 out.append(self._finding(target.finding, present, not st.uncertain, 1.0,
                                          text, start + s, start + e, event_id, time))
         out.extend(self._values(text, piece, start, tokens, covered, event_id, time, sex))
@@ -138,9 +145,11 @@ class FindingExtractor:
         # Context over the whole clause so leading triggers ("no", "possible") count.
         statuses = context.assess(piece, tokens, [(cl.first, cl.last) for cl, _ in cands])
         out = []
-        for (cl, first), (fid, score), st, _span in zip(cands, best, statuses, spans,
-                                                          strict=True):
-            if score < self.threshold:
+        for (cl, first), (fid, score, lead), st, _span in zip(cands, best, statuses, spans,
+                                                                strict=True):
+            if score < self.threshold or lead < self.margin:
+                continue
+            if st.negated and not self.negated_semantic:
                 continue
             if st.other_person and not _about_others(fid):
                 continue

@@ -17,13 +17,15 @@ from pathlib import Path
 
 import numpy as np
 
+from osler.findings.lexicon import usable
 from osler.findings.minilm import ModelUnavailable, model_dir, shared_encoder
 from osler.findings.tokens import BREAKS, Token
 from osler.knowledge import KnowledgeBase
 
 log = logging.getLogger(__name__)
 
-DEFAULT_THRESHOLD = 0.60  # cosine; tuned on the Avey development vignettes (docs/findings.md)
+DEFAULT_THRESHOLD = 0.80  # cosine; tuned on the Avey development vignettes (docs/findings.md)
+DEFAULT_MARGIN = 0.05  # required lead over the next-closest finding (same tuning)
 MAX_SYNONYMS = 8  # per finding: the label and its first synonyms (curated, most typical first)
 MIN_WORDS, MAX_WORDS = 2, 14  # clause length in words that the fallback considers
 SPLIT_WORDS = frozenset({"and", "but", "while", "whereas", "then"})
@@ -44,11 +46,11 @@ class SemanticIndex:
     """Vocabulary phrase vectors for one KB and the finding each phrase names."""
 
     def __init__(self, kb: KnowledgeBase):
-        used = {fid for c in kb.conditions for fid in c.findings}
+        keep = usable(kb)
         phrases: list[str] = []
         owners: list[str] = []
         for f in kb.findings:
-            if f.id not in used and not f.rules and not f.record:
+            if f.id not in keep:
                 continue
             for p in (f.label, *f.synonyms[:MAX_SYNONYMS]):
                 if len(p) >= 3:
@@ -56,6 +58,10 @@ class SemanticIndex:
                     owners.append(f.id)
         self.phrases = phrases
         self.owners = np.array(owners)
+        # Phrases of one finding are contiguous: group starts for per-finding maxima.
+        self.starts = np.array([i for i in range(len(owners))
+                                if i == 0 or owners[i] != owners[i - 1]], dtype=np.intp)
+        self.finding_ids = self.owners[self.starts]
         self.encoder = shared_encoder()
         self.vectors = self._load_or_embed()
 
@@ -91,14 +97,21 @@ class SemanticIndex:
                 log.warning("cannot write semantic cache %s: %s", path, exc)
         return vec
 
-    def best(self, texts: list[str]) -> list[tuple[str, float]]:
-        """For each text, the closest finding and the cosine similarity."""
+    def best(self, texts: list[str]) -> list[tuple[str, float, float]]:
+        """For each text: the closest finding, its cosine similarity, and the margin over
+        the next closest different finding (a small margin means an ambiguous clause)."""
         if not texts:
             return []
         q = _encode(self.encoder, texts)
         sims = q @ self.vectors.T
-        idx = sims.argmax(axis=1)
-        return [(str(self.owners[i]), float(sims[r, i])) for r, i in enumerate(idx)]
+        per_finding = np.maximum.reduceat(sims, self.starts, axis=1)
+        out = []
+        for row in per_finding:
+            order = np.argsort(row)[::-1][:2]
+            top = float(row[order[0]])
+            second = float(row[order[1]]) if len(order) > 1 else -1.0
+            out.append((str(self.finding_ids[order[0]]), top, top - second))
+        return out
 
 
 def _encode(encoder, texts: list[str]) -> np.ndarray:

@@ -33,7 +33,7 @@ OPTIONAL = wordset("left right bilateral both mild moderate severe slight slight
                    "occasional occasionally intermittent intermittently constant persistent "
                    "recurrent recurring progressive progressively worsening increasing "
                    "significant marked generalized generalised dull frequent episodic "
-                   "episodes bad terrible extreme extremely really quite")
+                   "episodes bad terrible extreme extremely really quite last")
 
 _BRITISH = {
     "oedema": "edema", "oedematous": "edematous", "oesophagus": "esophagus",
@@ -55,6 +55,7 @@ _BRITISH = {
     "centre": "center", "fibre": "fiber", "haemorrhoids": "hemorrhoids", "grey": "gray",
     "ischaemia": "ischemia", "ischaemic": "ischemic", "anaemia": "anemia", "anaemic": "anemic",
 }
+_IRREGULAR = {"aching": "ache", "achy": "ache"}
 _AE = re.compile(r"(?<=[bcdfghklmnprstvz])ae(?=[a-z])")
 
 
@@ -81,13 +82,15 @@ def normalize(word: str) -> str:
         w = w[:-3] + "y"
     elif len(w) > 3 and w.endswith("s") and not w.endswith(("ss", "us", "is")):
         w = w[:-1]
+    if w in _IRREGULAR:
+        return _IRREGULAR[w]
     if len(w) > 5 and w.endswith("ing"):
         w = w[:-3]
     elif len(w) > 4 and w.endswith("ied"):
         w = w[:-3] + "y"
-    elif len(w) > 4 and w.endswith("ed") and not w.endswith("eed"):
+    elif len(w) > 5 and w.endswith("ed") and not w.endswith("eed"):
         w = w[:-2]
-    if len(w) > 3 and w.endswith("e"):
+    if len(w) > 4 and w.endswith("e"):
         w = w[:-1]
     return w
 
