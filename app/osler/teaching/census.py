@@ -379,6 +379,10 @@ class Census:
                 f"{hint}?identifier={system}|{ident['value']}",
                 f"?identifier={system}|{ident['value']}",
             ]
+        if isinstance(ref, str) and self.target_type(ref, None) in (None, "Patient"):
+            pk = self.resolve_patient(ref)
+            if pk is not None:
+                return self._patient(pk).label
         for cand in candidates:
             pk = self._lookup(self._patient_keys, cand)
             if pk is not None:

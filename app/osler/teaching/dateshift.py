@@ -122,10 +122,10 @@ _ORD = r"(?:st|nd|rd|th)"
 NUMERIC_DATE = re.compile(
     # 2014-03-05, 2014/03/05, 2014.03.05 (a time after it is kept as it is)
     r"(?<![\w/.-])(?P<ymd_y>\d{4})(?P<ymd_s>[-/.])(?P<ymd_m>\d{1,2})(?P=ymd_s)(?P<ymd_d>\d{1,2})"
-    r"(?![\d/]|\.\d)"
+    r"(?![\d/]|\.\d|[A-SU-Za-z_])"
     # 03/05/2014 (US month first), 05.03.2014 (day first), 3-5-2014
     r"|(?<![\w/.-])(?P<dmy_a>\d{1,2})(?P<dmy_s>[-/.])(?P<dmy_b>\d{1,2})(?P=dmy_s)"
-    r"(?P<dmy_y>\d{4})(?![\d/]|\.\d)"
+    r"(?P<dmy_y>\d{4})(?![\w/]|\.\d)"
     # 03/05/14: the century is a guess, so the date is removed
     r"|(?<![\w/.-])(?P<short_a>\d{1,2})(?P<short_s>[-/])(?P<short_b>\d{1,2})(?P=short_s)"
     r"(?P<short_y>\d{2})(?![\w/]|[.-]\d)"
@@ -142,7 +142,7 @@ NAMED_DATE = re.compile(
     # March 2014
     rf"|(?<!\w)(?P<my_mon>{_MON})\.?,?\s+(?P<my_y>\d{{4}})(?!\d)"
 )
-_ANY_MONTH = re.compile(rf"{_MON}\.?\s")
+_ANY_MONTH = re.compile(rf"{_MON}(?!\w)")
 
 
 _GROUPS = (*NUMERIC_DATE.groupindex, *NAMED_DATE.groupindex)

@@ -308,14 +308,14 @@ class ResourceRewriter:
 
     def _age(self, node: dict[str, Any]) -> dict[str, Any]:
         if node["value"] > 89:
-            self.counts["ages over 89 grouped"] += 1
+            self.counts["ages over 89 grouped (Age values)"] += 1
             return {**node, "value": 90, "comparator": ">="}
         return dict(node)
 
     def _birth_date(self, value: Any, ctx: _Ctx) -> str | None:
         patient = ctx.patient
         if patient is not None and patient.grouped_birth is not None:
-            self.counts["ages over 89 grouped"] += 1
+            self.counts["birth dates moved (age over 89 shown as 90)"] += 1
             return patient.grouped_birth.isoformat()
         if not isinstance(value, str):
             return None
