@@ -31,3 +31,32 @@ def test_import_and_timeline_offline(small_bundle_path):
         proc = run_offline(cmd, str(small_bundle_path), "--json")
         assert proc.returncode == 0, proc.stderr
         assert "network access attempted" not in proc.stderr
+
+
+def test_ddx_with_semantic_extraction_offline():
+    """The sentence model (MiniLM) and the differential load from local files only."""
+    proc = run_offline("ddx", "--text", "crushing chest pain radiating to the left arm, "
+                       "sweaty, denies fever", "--age", "61", "--sex", "male",
+                       "--engine", "naive-bayes", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert "network access attempted" not in proc.stderr
+    import json
+
+    doc = json.loads(proc.stdout)
+    assert doc["differential"] and doc["findings"]
+
+
+def test_local_llm_ddx_offline(tmp_path):
+    """Bring-your-own LLM folder (a tiny random Llama the test builds): nf4 on CPU, offline."""
+    from tests.reasoning.llm_fixtures import build_tiny_llm
+
+    folder = build_tiny_llm(tmp_path / "tiny-llama")
+    proc = run_offline("ddx", "--text", "cough and fever for three days", "--age", "40",
+                       "--model", str(folder), "--quantization", "nf4", "--top", "3",
+                       "--no-semantic", "--json")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "network access attempted" not in proc.stderr
+    import json
+
+    doc = json.loads(proc.stdout)
+    assert doc["model"]["kind"] == "llm" and doc["model"]["quantization"] == "nf4"
