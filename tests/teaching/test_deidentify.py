@@ -77,7 +77,7 @@ def attachment_texts(resources: list[dict[str, Any]]) -> list[str]:
 def originals(resources: list[dict[str, Any]]) -> dict[str, set[str]]:
     """The identifying strings of the input, by kind, as the tests look for them."""
     found: dict[str, set[str]] = {k: set() for k in ("names", "identifiers", "addresses",
-                                                     "telecom", "dates")}
+                                                     "telecom", "dates", "places")}
 
     def visit(node: Any, key: str) -> None:
         if isinstance(node, list):
@@ -104,6 +104,12 @@ def originals(resources: list[dict[str, Any]]) -> dict[str, set[str]]:
             found["telecom"].add(node["value"])
         if str(node.get("url", "")).endswith("mothersMaidenName"):
             found["names"].update(node["valueString"].split())
+        if isinstance(node.get("display"), str) and isinstance(node.get("reference"), str):
+            # Synthea writes people as "Dr. Liane379 Kunze215": digit-suffixed words are names
+            found["names"].update(re.findall(r"\b[^\W\d_]+\d+\b", node["display"]))
+        if node.get("resourceType") in ("Organization", "Location") and isinstance(
+                node.get("name"), str):
+            found["places"].add(node["name"])
         for k, v in node.items():
             visit(v, k)
 
@@ -142,14 +148,23 @@ def find_leaks(orig: dict[str, set[str]], corpus: str,
     for ident in orig["identifiers"]:
         if len(ident) >= 5 and ident.lower() in tokens:
             leaks.append(("identifier", ident))
-    for part in orig["addresses"] | orig["telecom"]:
-        hit = re.search(rf"(?<!\w){re.escape(part.lower())}(?!\w)", low) \
+    for part in orig["addresses"] | orig["telecom"] | orig["places"]:
+        hit = re.search(rf"(?<![\w-]){re.escape(part.lower())}(?![\w-])", low) \
             if part.lower() in low else None
         if hit:
-            leaks.append(("address/telecom", part))
-    for day in orig["dates"] - allowed_dates:
-        if day.lower() in tokens or day in corpus:
-            leaks.append(("date", day))
+            leaks.append(("address/telecom/place", part))
+    # Dates: the exact strings, and each original day anywhere (also inside a dateTime and
+    # written US-style), unless it is also the shifted image of some other date.
+    allowed_days = {d[:10] for d in allowed_dates}
+    for value in orig["dates"] - allowed_dates:
+        if value.lower() in tokens:
+            leaks.append(("date", value))
+    days_out = set(re.findall(r"\d{4}-\d{2}-\d{2}", corpus))
+    us_out = set(re.findall(r"\d{2}/\d{2}/\d{4}", corpus))
+    for day in {d[:10] for d in orig["dates"]} - allowed_days:
+        y, m, d = day.split("-")
+        if day in days_out or f"{m}/{d}/{y}" in us_out:
+            leaks.append(("day", day))
     return leaks
 
 
@@ -223,11 +238,13 @@ def shifted_images(src: list[dict[str, Any]], offsets: dict[str, set[int]]) -> s
     images = set()
     for res in src:
         pid = subject_key(res)
+        values = [v for _, v in walk(res) if isinstance(v, str) and DATE_SHAPE.match(v)]
+        for text in attachment_texts([res]):
+            values += ISO_IN_TEXT.findall(text)
         for days in offsets.get(pid or "", ()):
-            for _, v in walk(res):
-                if isinstance(v, str) and DATE_SHAPE.match(v):
-                    moved = date.fromisoformat(v[:10]).toordinal() + days
-                    images.add(date.fromordinal(moved).isoformat() + v[10:])
+            for v in values:
+                moved = date.fromisoformat(v[:10]).toordinal() + days
+                images.add(date.fromordinal(moved).isoformat() + v[10:])
     return images
 
 
