@@ -9,6 +9,7 @@ Pseudo-triggers ("no increase", "not relieved") are matched first so they trigge
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 from enum import Enum
 
@@ -176,10 +177,9 @@ def assess(text: str, tokens: list[Token], spans: list[tuple[int, int]]) -> list
         scopes = alive
 
     # Backward pass: post-triggers a few words after the finding, same sentence.
+    starts = [t[0] for t in triggers]
     for n, (_first, last) in enumerate(spans):
-        for t_first, _t_last, kind, _gap in triggers:
-            if t_first <= last:
-                continue
+        for t_first, _t_last, kind, _gap in triggers[bisect.bisect_right(starts, last):]:
             if sentence[t_first] != sentence[last]:
                 break
             if kind is Kind.TERMINATE:
@@ -227,7 +227,7 @@ def _sentence_ids(text: str, tokens: list[Token]) -> list[int]:
     """Sentence number of each token: breaks at . ; ! ? (not '?word') and at line breaks."""
     out = [0] * len(tokens)
     sid = 0
-    prev_end = 0
+    prev_end = tokens[0].start if tokens else 0
     for i, t in enumerate(tokens):
         if "\n" in text[prev_end:t.start]:
             sid += 1

@@ -9,6 +9,7 @@ and time stay bounded; the semantic pass is limited to a fixed number of clauses
 
 from __future__ import annotations
 
+import bisect
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
@@ -26,7 +27,10 @@ log = logging.getLogger(__name__)
 CHUNK_CHARS = 50_000  # texts are read in pieces of about this size, cut at a line or sentence
 MAX_MENTIONS = 25  # mentions kept per (finding, present) in one text; the rest add nothing new
 MAX_FINDINGS = 2_000  # per text, whatever its length
-DEFAULT_MAX_CLAUSES = 24  # semantic fallback budget per text (keeps 100 kB notes < 200 ms)
+MAX_CHARS = 20_000_000  # longer texts are read up to here, with a warning
+DEFAULT_MAX_CLAUSES = 24  # semantic fallback budget per text: typed complaints, vignettes
+LONG_TEXT = 20_000  # longer texts (full notes) get a smaller semantic budget ...
+LONG_TEXT_CLAUSES = 8  # ... so that a 100 kB note stays under 200 ms (bench/findings_bench.py)
 _LEAD_WORDS = wordset("no not deny without never possible possibly probable likely suspect "
                        "suspected query maybe may might could he she they patient pt also "
                        "has have had is are was were reports reported complains states "
@@ -58,12 +62,21 @@ class FindingExtractor:
         if not text or not isinstance(text, str) or not text.strip():
             return []
         found: list[Finding] = []
-        budget = [self.max_clauses if self.semantic else 0]
-        for start, end in _chunks(text):
-            found.extend(self._chunk(text, start, end, event_id, time, sex, budget))
-            if len(found) >= MAX_FINDINGS * 2:
+        seen: Counter[tuple[str, bool]] = Counter()
+        clauses = self.max_clauses if len(text) <= LONG_TEXT else min(self.max_clauses,
+                                                                        LONG_TEXT_CLAUSES)
+        budget = [clauses if self.semantic else 0]
+        if len(text) > MAX_CHARS:
+            self.warnings.append(f"text of {len(text):,} characters: only the first "
+                                 f"{MAX_CHARS:,} were read")
+        for start, end in _chunks(text[:MAX_CHARS]):
+            # Mentions past MAX_MENTIONS per finding add nothing new and are not even built,
+            # so time and memory stay flat on long, repetitive notes.
+            found.extend(self._chunk(text, start, end, event_id, time, sex, budget, seen))
+            if len(found) >= MAX_FINDINGS:
                 break
-        return _bounded(sorted(found, key=lambda f: (f.source.span or (0, 0), f.id)))
+        found.sort(key=lambda f: (f.source.span or (0, 0), f.id))
+        return found[:MAX_FINDINGS]
 
     @property
     def semantic_ready(self) -> bool:
@@ -72,7 +85,8 @@ class FindingExtractor:
 
     # --- passes --------------------------------------------------------------------------
     def _chunk(self, text: str, start: int, end: int, event_id: str | None, time: str | None,
-               sex: str | None, budget: list[int]) -> list[Finding]:
+               sex: str | None, budget: list[int], seen: Counter[tuple[str, bool]]
+               ) -> list[Finding]:
         piece = text[start:end]
         tokens = tokenize(piece)
         out: list[Finding] = []
@@ -96,30 +110,42 @@ class FindingExtractor:
                 # A phrase that itself means 'absent' ('afebrile', 'normal power') stays
                 # absent inside a negated list ('No LOC, normal power and tone').
                 present = target.present and not st.negated
-                out.append(self._finding(target.finding, present, not st.uncertain, 1.0,
-                                         text, start + s, start + e, event_id, time))
-        out.extend(self._values(text, piece, start, tokens, covered, event_id, time, sex))
+                if _admit(seen, target.finding, present):
+                    out.append(self._finding(target.finding, present, not st.uncertain, 1.0,
+                                             text, start + s, start + e, event_id, time))
+        out.extend(self._values(text, piece, start, tokens, covered, event_id, time, sex, seen))
         if budget[0] > 0:
             out.extend(self._semantic(text, piece, start, tokens, covered, event_id, time,
-                                      budget))
+                                      budget, seen))
         return out
 
     def _values(self, text: str, piece: str, offset: int, tokens: list[Token],
-                covered: set[int], event_id: str | None, time: str | None, sex: str | None
-                ) -> list[Finding]:
+                covered: set[int], event_id: str | None, time: str | None, sex: str | None,
+                seen: Counter[tuple[str, bool]]) -> list[Finding]:
         out = []
+        starts = [t.start for t in tokens]
         for tv in values_in_text(piece):
+            if self._saturated(tv.loinc, seen):
+                continue
             for verdict in self._measures.judge(tv.loinc, tv.value, tv.unit, sex):
+                if not _admit(seen, verdict.finding.id, verdict.present):
+                    continue
                 f = self._finding(verdict.finding.id, verdict.present, True, 1.0, text,
                                   offset + tv.start, offset + tv.end, event_id, time)
                 out.append(_with_value(f, tv.value, tv.unit))
-            covered.update(i for i, t in enumerate(tokens)
-                           if t.start < tv.end and tv.start < t.end)
+            lo = max(bisect.bisect_right(starts, tv.start) - 1, 0)
+            hi = bisect.bisect_left(starts, tv.end)
+            covered.update(range(lo, hi))
         return out
+
+    def _saturated(self, loinc: str, seen: Counter[tuple[str, bool]]) -> bool:
+        """True when every finding this code decides already has all its mentions."""
+        return all(seen[(f.id, p)] >= MAX_MENTIONS
+                   for f in self._measures.by_loinc.get(loinc, ()) for p in (True, False))
 
     def _semantic(self, text: str, piece: str, offset: int, tokens: list[Token],
                   covered: set[int], event_id: str | None, time: str | None,
-                  budget: list[int]) -> list[Finding]:
+                  budget: list[int], seen: Counter[tuple[str, bool]]) -> list[Finding]:
         index = self._semantic_index()
         if index is None:
             return []
@@ -141,17 +167,19 @@ class FindingExtractor:
         budget[0] -= len(cands)
         queries = [piece[tokens[first].start:cl.end] for cl, first in cands]
         best = index.best(queries)
-        spans = [(first, cl.last) for cl, first in cands]
-        # Context over the whole clause so leading triggers ("no", "possible") count.
-        statuses = context.assess(piece, tokens, [(cl.first, cl.last) for cl, _ in cands])
+        # Context within the clause only, so leading triggers ("no", "possible") count.
+        statuses = [context.assess(piece, tokens[cl.first:cl.last + 1],
+                                   [(first - cl.first, cl.last - cl.first)])[0]
+                    for cl, first in cands]
         out = []
-        for (cl, first), (fid, score, lead), st, _span in zip(cands, best, statuses, spans,
-                                                                strict=True):
+        for (cl, first), (fid, score, lead), st in zip(cands, best, statuses, strict=True):
             if score < self.threshold or lead < self.margin:
                 continue
             if st.negated and not self.negated_semantic:
                 continue
             if st.other_person and not _about_others(fid):
+                continue
+            if not _admit(seen, fid, not st.negated):
                 continue
             s, e = tokens[first].start, cl.end
             out.append(self._finding(fid, not st.negated, not st.uncertain, score, text,
@@ -185,6 +213,13 @@ class FindingExtractor:
         )
 
 
+def _admit(seen: Counter[tuple[str, bool]], fid: str, present: bool) -> bool:
+    """Count a mention; False once this finding has MAX_MENTIONS of this polarity."""
+    key = (fid, present)
+    seen[key] += 1
+    return seen[key] <= MAX_MENTIONS
+
+
 def _about_others(fid: str) -> bool:
     return fid in context.OTHER_PERSON_EXEMPT or fid.startswith(
         context.OTHER_PERSON_EXEMPT_PREFIXES)
@@ -214,17 +249,4 @@ def _chunks(text: str) -> list[tuple[int, int]]:
             end = cut + 1 if cut >= 0 else end
         out.append((start, end))
         start = end
-    return out
-
-
-def _bounded(found: list[Finding]) -> list[Finding]:
-    seen: Counter[tuple[str, bool]] = Counter()
-    out = []
-    for f in found:
-        key = (f.id, f.present)
-        seen[key] += 1
-        if seen[key] <= MAX_MENTIONS:
-            out.append(f)
-        if len(out) >= MAX_FINDINGS:
-            break
     return out

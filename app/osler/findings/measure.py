@@ -165,17 +165,31 @@ def _unit(kind: str, value: float, raw: str | None) -> str | None:
     return defaults.get(kind)
 
 
+# Where a value may start: a measurement word, or a number followed by a unit that names it.
+_LEAD = re.compile(r"\b(?:temp|tmax|t\s*max|febrile|fever|pyrexial|hr\b|heart|pulse|rr\b|resp|"
+                   r"bp\b|blood|spo2|sao2|o2|oxygen|sats?\b|saturating|bmi|wbc|white|wcc|"
+                   r"leu[ck]ocyte|hb\b|hgb|ha?emoglobin|platelet|plt|glucose|bgl?\b|bsl|cbg|"
+                   r"fingerstick|hba1c|a1c|glycated|sodium|na\b|potassium|k\+|creat|cr\b|crp|"
+                   r"c-reactive|lactate|lactic|d-?\s?dimer|\d{1,3}\s*(?:bpm|beats|breaths|/))",
+                   re.I)
+
+
 def values_in_text(text: str) -> Iterator[TextValue]:
     """Vital signs and common labs written in `text`, with their spans."""
-    taken: list[tuple[int, int]] = []
-    for kind, pattern in _PATTERNS:
-        for m in pattern.finditer(text):
-            if any(s < m.end() and m.start() < e for s, e in taken):
+    taken = 0  # values are read left to right and never overlap
+    for lead in _LEAD.finditer(text):
+        pos = lead.start()
+        if pos < taken:
+            continue
+        for kind, pattern in _PATTERNS:
+            m = pattern.match(text, pos)
+            if m is None:
                 continue
             found = list(_read(kind, m))
             if found:
-                taken.append((m.start(), m.end()))
+                taken = m.end()
                 yield from found
+                break
 
 
 def _read(kind: str, m: re.Match[str]) -> Iterator[TextValue]:

@@ -59,7 +59,7 @@ _IRREGULAR = {"aching": "ache", "achy": "ache"}
 _AE = re.compile(r"(?<=[bcdfghklmnprstvz])ae(?=[a-z])")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: tens of thousands per note, and frozen init is slow
 class Token:
     """One token: its text, [start, end) offsets in the source and its matching form."""
 
@@ -98,18 +98,24 @@ def normalize(word: str) -> str:
 def tokenize(text: str) -> list[Token]:
     """All tokens of `text` in order, with offsets into `text` itself."""
     out = []
+    append = out.append
+    norm_of = _norm_of
     for m in TOKEN_RE.finditer(text):
         s = m.group()
+        start, end = m.span()
         if s[0].isalnum():
-            low = s.lower()
-            if NUMBER_RE.match(s) or low in DROP:
-                norm = ""
-            else:
-                norm = normalize(s)
-            out.append(Token(s, m.start(), m.end(), norm, True))
+            append(Token(s, start, end, norm_of(s), True))
         else:
-            out.append(Token(s, m.start(), m.end(), s, False))
+            append(Token(s, start, end, s, False))
     return out
+
+
+@lru_cache(maxsize=65536)
+def _norm_of(word: str) -> str:
+    """Matching form of a word token; '' for numbers and dropped words."""
+    if NUMBER_RE.match(word) or word.lower() in DROP:
+        return ""
+    return normalize(word)
 
 
 def phrase_key(phrase: str) -> tuple[str, ...]:
