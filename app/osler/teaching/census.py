@@ -17,7 +17,6 @@ from urllib.parse import unquote
 from osler.fhir.dates import DateParseError, parse_datetime
 from osler.fhir.patients import patient_keys, placeholder_id
 from osler.fhir.reader import RawResource
-from osler.fhir.resource_types import BILLING_TYPES
 from osler.teaching.dateshift import DateShift, draw_offset
 from osler.teaching.pseudonyms import Pseudonyms
 from osler.teaching.safe_harbor import (
@@ -81,7 +80,6 @@ class PatientInfo:
     shift: DateShift | None = None
     birth: date | None = None
     deceased: date | None = None
-    last_event: date | None = None
     placeholder: bool = False
     grouped_birth: date | None = None  # new birthDate when over 89 (already shifted)
     age_excess: int = 0  # years taken off the real age by the grouping
@@ -161,7 +159,6 @@ class Census:
         self._types: dict[str, str] = {}
         self._labelled: dict[str, tuple[str, str]] = {}  # reference key -> (kind, own key)
         self._displays: set[tuple[str | None, str | None, str, str]] = set()
-        self._ref_dates: dict[str, date] = {}
         self._dated: list[tuple[str, date, tuple[str, ...]]] = []  # (subject, latest, keys)
         self.too_early: set[str] = set()  # keys of resources dated before a grouped birth
         self._unlinked: DateShift | None = None
@@ -205,9 +202,6 @@ class Census:
             latest = self._latest_date(res, "")
             if ref and latest:
                 self._dated.append((ref, latest, tuple(keys)))
-                if rtype not in BILLING_TYPES:
-                    old = self._ref_dates.get(ref)
-                    self._ref_dates[ref] = latest if old is None else max(old, latest)
 
     def _add_patient(self, res: dict[str, Any], full_url: str | None, keys: list[str]) -> None:
         pk = own_key(res, full_url)
@@ -274,12 +268,8 @@ class Census:
                 self.known.add_name(display)
             elif target in PLACE_TYPES:
                 self.known.add(LOCATION if target == "Location" else ORGANIZATION, display)
-        for ref, latest in self._ref_dates.items():
-            pk = self.resolve_patient(ref)
-            if pk is not None:
-                info = self.patients[pk]
-                if info.last_event is None or latest > info.last_event:
-                    info.last_event = latest
+        for ref, _, _ in self._dated:
+            self.resolve_patient(ref)  # patients referenced but absent get a placeholder
         # Labels follow a random (or secret-keyed) order, never the input's order.
         for n, pk in enumerate(sorted(self.patients, key=self._order_key), start=1):
             self.patients[pk].label = f"Patient {n}"

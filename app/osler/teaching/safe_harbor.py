@@ -48,19 +48,10 @@ PERSON_REF_KEYS = frozenset(
 # Keys dropped wherever they appear: contact details, photos, device serials, signatures,
 # map positions and network addresses (Safe Harbor B, D-F, K-M, O, Q; see docs).
 DROP_KEYS = frozenset(
-    {
-        "telecom",
-        "photo",
-        "udiCarrier",
-        "distinctIdentifier",
-        "serialNumber",
-        "lotNumber",
-        "position",
-        "signature",
-        "network",
-        "alias",
-        "valueContactPoint",
-    }
+    (
+        "telecom", "photo", "udiCarrier", "distinctIdentifier", "serialNumber", "lotNumber",
+        "position", "signature", "network", "alias", "valueContactPoint",
+    )
 )
 
 # Extensions that carry identifiers: dropped (birthPlace is kept, reduced to state/country).
@@ -75,96 +66,39 @@ DROPPED_EXTENSIONS = (
 
 # Keys whose string values are codes, not text: never scrubbed, never shifted.
 CODE_KEYS = frozenset(
-    {
-        "resourceType",
-        "system",
-        "code",
-        "unit",
-        "contentType",
-        "language",
-        "status",
-        "use",
-        "profile",
-        "versionId",
-        "valueCode",
-        "intent",
-        "priority",
-        "gender",
-        "mode",
-        "type",
-        "comparator",
-        "fullUrl",
-        "method",
-        "kind",
-        "questionnaire",
-        "instantiatesCanonical",
-        "valueCanonical",
-        "valueUri",
-        "valueUrl",
-        "linkId",
-        "url",
-        "version",
-        "id",
-        "valueSet",
-        "definition",
-        "currency",
-        "ifNoneExist",
-        "severity",
-        "criticality",
-        "category",
-        "outcome",
-    }
+    (
+        "resourceType", "system", "code", "unit", "contentType", "language", "status", "use",
+        "profile", "versionId", "valueCode", "intent", "priority", "gender", "mode", "type",
+        "comparator", "fullUrl", "method", "kind", "questionnaire", "instantiatesCanonical",
+        "valueCanonical", "linkId", "version", "id", "valueSet", "definition", "currency",
+        "ifNoneExist", "severity", "criticality", "category", "outcome",
+    )
 )
 
 # Keys known to hold a date/dateTime/instant (besides any key ending Date/DateTime/Instant).
 DATE_KEYS = frozenset(
-    {
-        "date",
-        "issued",
-        "recorded",
-        "authoredOn",
-        "created",
-        "lastUpdated",
-        "timestamp",
-        "start",
-        "end",
-        "started",
-        "sent",
-        "received",
-        "time",
-        "event",
-        "whenHandedOver",
-        "whenPrepared",
-        "dateWritten",
-        "lastOccurrence",
-        "dateAsserted",
-        "assertedDate",
-        "recordedDate",
-        "birthDate",
-        "expirationDate",
-        "manufactureDate",
-        "dateTime",
-        "instant",
-        "datePerformed",
-        "paymentDate",
-        "servicedDate",
-        "accidentDate",
-    }
+    (
+        "date", "issued", "recorded", "authoredOn", "created", "lastUpdated", "timestamp", "start",
+        "end", "started", "sent", "received", "time", "event", "whenHandedOver", "whenPrepared",
+        "dateWritten", "lastOccurrence", "dateAsserted", "assertedDate", "recordedDate",
+        "birthDate", "expirationDate", "manufactureDate", "dateTime", "instant", "datePerformed",
+        "paymentDate", "servicedDate", "accidentDate",
+    )
 )
 _DATE_SUFFIXES = ("Date", "DateTime", "Instant")
 
-# Dates that are not events in the patient's life (for "age at the last event").
+# Dates that are not events in the patient's life (not used to date a resource).
 NON_EVENT_DATE_KEYS = frozenset(
-    {"expirationDate", "manufactureDate", "birthDate", "lastUpdated", "dueDate"}
+    ("expirationDate", "manufactureDate", "birthDate", "lastUpdated", "dueDate")
 )
 
 DATE_SHAPE = re.compile(
     r"^\d{4}-\d{2}(?:-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})?)?)?$"
 )
 
-HUMAN_NAME_KEYS = frozenset({"family", "given", "text", "prefix", "suffix"})
-ADDRESS_KEYS = frozenset({"line", "city", "district", "state", "postalCode", "country"})
-AGE_UNITS = frozenset({"a", "yr", "yrs", "year", "years", "y"})
+HUMAN_NAME_KEYS = frozenset(("family", "given", "text", "prefix", "suffix"))
+ADDRESS_KEYS = frozenset(("line", "city", "district", "state", "postalCode", "country"))
+AGE_UNITS = frozenset(("a", "yr", "yrs", "year", "years", "y"))
 
 
 def is_date_key(key: str) -> bool:
