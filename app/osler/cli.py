@@ -466,6 +466,39 @@ def cmd_deidentify(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_selfcheck(args: argparse.Namespace) -> int:
+    """Exit 0 when every check is ok or warn, 1 when one fails (the installation is broken)."""
+    from pathlib import Path
+
+    from osler.selfcheck import FAIL, overall, run_selfcheck
+
+    for option, value in (("--model", args.model), ("--kb", args.kb)):
+        if value and not Path(value).expanduser().is_dir():
+            raise InputError(f"{option} {value}: no such folder")
+    provider = None
+    if args.create_audit:
+        from osler.audit import KeyProvider
+        from osler.audit.keys import terminal_ask
+
+        provider = KeyProvider(ask=terminal_ask if sys.stdin.isatty() else None)
+    checks = run_selfcheck(model_dir=args.model, kb_dir=args.kb, audit_path=args.db,
+                           key_provider=provider, create_audit=args.create_audit,
+                           gpu=not args.no_gpu)
+    status = overall(checks)
+    failed = [c.name for c in checks if c.status == FAIL]
+    if args.json:
+        _print_json({"status": status, "ok": not failed, "checks": [c.to_json() for c in checks]})
+    else:
+        for c in checks:
+            print(f"[{c.status.upper():<4}] {c.name}: {c.detail}")
+        print(f"Self-check: {status.upper()}")
+    if failed:
+        print(f"osler selfcheck: {len(failed)} check(s) failed: {', '.join(failed)}",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "import": cmd_import,
     "deidentify": cmd_deidentify,
@@ -475,6 +508,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "audit": cmd_audit,
     "kb": cmd_kb,
     "findings": cmd_findings,
+    "selfcheck": cmd_selfcheck,
 }
 
 
@@ -554,6 +588,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--all", action="store_true",
                    help="every mention, not one finding per id")
     p.add_argument("--kb", help="knowledge-base pack folder (default: the shipped KB)")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+
+    p = sub.add_parser("selfcheck", help="check keyring, GPU, model checksums, offline "
+                       "operation and the audit trail (exit 1 if a check fails)")
+    p.add_argument("--model", help="model folder to check (default: the shipped model)")
+    p.add_argument("--kb", help="knowledge-base pack folder (default: the shipped KB)")
+    p.add_argument("--db", help="audit store file (default: $OSLER_AUDIT_DB, else audit.db "
+                   "in the per-user data folder)")
+    p.add_argument("--create-audit", action="store_true",
+                   help="create the audit store if there is none (asks for a passphrase "
+                   "when there is no secure OS keyring)")
+    p.add_argument("--no-gpu", action="store_true", help="skip the GPU check")
     p.add_argument("--json", action="store_true", help="print one JSON document")
 
     return parser
