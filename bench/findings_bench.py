@@ -18,7 +18,6 @@ import re
 import statistics
 import sys
 import time
-from pathlib import Path
 
 TARGET_MS = 200.0
 TARGET_LOAD_S = 0.3

@@ -58,7 +58,8 @@ didn't improve|does not improve|doesn't improve|not relieved|no relief|not respo
 did not respond|failed to respond|not helped|no relieving|not resolved|did not resolve|
 not controlled|not been controlled|no response|without relief|not tolerate|
 did not tolerate|not able to|not completely|not fully|not related to food|
-no idea|not sure if|not clear|without any relief|not getting better|no better"""
+no idea|not sure if|not clear|without any relief|not getting better|no better|
+cannot stop|can't stop|could not stop|couldn't stop|unable to stop|not stop"""
 _HEDGE_PRE = """possible|possibly|probable|probably|likely|suspected|suspicion of|suspect|
 suspicious for|query|questionable|may have|might have|could be|may be|maybe|might be|
 cannot rule out|can't rule out|cannot exclude|can't exclude|rule out|r/o|concern for|

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import logging
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -92,7 +93,9 @@ class FindingExtractor:
         out: list[Finding] = []
         covered: set[int] = set()
         matches = []
-        scanned = self._lexicon.scan(tokens)
+        headings = _heading_tokens(piece, tokens)  # '# Allergies' names a section, not a finding
+        covered |= headings
+        scanned = [m for m in self._lexicon.scan(tokens) if m.first not in headings]
         extra, replaced = coordinated(tokens, scanned, self._lexicon)
         scanned = [m for m in scanned if not (m.first == m.last and m.first in replaced)]
         for m in scanned + extra:
@@ -211,6 +214,22 @@ class FindingExtractor:
             score=score,
             time=time,
         )
+
+
+_HEADING = re.compile(r"(?m)^[ \t]*#+[^\n]*")
+
+
+def _heading_tokens(piece: str, tokens: list[Token]) -> set[int]:
+    """Indexes of tokens on Markdown heading lines ('# Allergies', '## Plan')."""
+    if "#" not in piece:
+        return set()
+    starts = [t.start for t in tokens]
+    out: set[int] = set()
+    for m in _HEADING.finditer(piece):
+        lo = bisect.bisect_left(starts, m.start())
+        hi = bisect.bisect_left(starts, m.end())
+        out.update(range(lo, hi))
+    return out
 
 
 def _admit(seen: Counter[tuple[str, bool]], fid: str, present: bool) -> bool:

@@ -1,0 +1,95 @@
+"""The KB build script: prior estimation, body-part variants, and a reproducible pack."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, shared
+
+spec = importlib.util.spec_from_file_location("build_kb", REPO / "resources" / "kb" /
+                                              "build_kb.py")
+build_kb = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(build_kb)
+
+
+def synthetic_symcat(priors: dict[str, float], p_s_given_c: dict[str, dict[str, float]],
+                     listed: int = 8):
+    """SymCat-shaped dicts whose P(c|s) follow Bayes' rule from the given priors."""
+    conditions = {c: {"symptoms": {s: {"probability": p * 100} for s, p in sym.items()}}
+                  for c, sym in p_s_given_c.items()}
+    symptoms = {}
+    all_s = sorted({s for sym in p_s_given_c.values() for s in sym})
+    for s in all_s:
+        p_s = sum(priors[c] * p_s_given_c[c].get(s, 0) for c in priors)
+        post = {c: priors[c] * p_s_given_c[c].get(s, 0) / p_s for c in priors}
+        top = sorted((c for c in post if post[c] > 0), key=lambda c: -post[c])[:listed]
+        symptoms[s] = {"common_causes": {f"cause-{c}": {"probability": post[c] * 100}
+                                         for c in top}}
+    return conditions, symptoms
+
+
+def test_priors_recovered_from_bayes_consistent_tables():
+    priors = {"a": 0.5, "b": 0.3, "c": 0.15, "d": 0.05}
+    psc = {"a": {"s1": 0.6, "s2": 0.2}, "b": {"s1": 0.3, "s2": 0.5}, "c": {"s2": 0.4, "s3": 0.7},
+           "d": {"s3": 0.9, "s1": 0.1}}
+    conds, syms = synthetic_symcat(priors, psc)
+    est, basis = build_kb.estimate_priors(conds, syms)
+    total = sum(est.values())
+    for c, p in priors.items():
+        assert est[c] / total == pytest.approx(p, rel=1e-6)
+        assert basis[c] == "symcat-least-squares"
+
+
+def test_unlisted_condition_gets_a_censored_estimate_below_the_bound():
+    names = [f"c{i}" for i in range(10)]
+    priors = {c: (10 - i) / 55 for i, c in enumerate(names)}
+    psc = {c: {"s1": 0.5} for c in names}
+    conds, syms = synthetic_symcat(priors, psc, listed=8)  # c8, c9 are not listed
+    est, basis = build_kb.estimate_priors(conds, syms)
+    assert basis["c9"] == "symcat-censored"
+    # Not listed means P(c9|s1) < P(c7|s1), so its prior is below c7's; half the bound used.
+    assert est["c9"] == pytest.approx(est["c7"] * build_kb.CENSORED_FRACTION, rel=1e-6)
+    assert all(math.isfinite(v) and v > 0 for v in est.values())
+
+
+def test_body_part_variants():
+    v = build_kb.body_variants("Foot or toe pain")
+    assert {"pain in the foot", "painful toe", "feet pain", "sore foot"} <= set(v)
+    assert "stiff knee" in build_kb.body_variants("Knee stiffness or tightness")
+    assert "lower back pain" in build_kb.body_variants("Low back pain")
+    assert build_kb.body_variants("Cough") == []
+
+
+def test_shipped_pack_is_exactly_what_the_script_builds(tmp_path):
+    data = shared()
+    out = tmp_path / "kb"
+    stats = build_kb.build(data, out)
+    assert stats["icd10_mapped"] == f"{stats['conditions']}/{stats['conditions']}"
+    for name in ("manifest.json", "conditions.json", "findings.json", "icd10_mapping.json"):
+        assert (out / name).read_bytes() == (REPO / "resources" / "kb" / name).read_bytes(), (
+            f"resources/kb/{name} is stale: rerun resources/kb/build_kb.py")
+
+
+def test_inconsistent_curation_stops_the_build(tmp_path, monkeypatch):
+    data = shared()
+    cur = tmp_path / "curation"
+    shutil.copytree(REPO / "resources" / "kb" / "curation", cur)
+    doc = json.loads((cur / "cant_miss.json").read_text())
+    doc["conditions"]["no-such-condition"] = ["x", "y"]
+    (cur / "cant_miss.json").write_text(json.dumps(doc))
+    monkeypatch.setattr(build_kb, "CURATION", cur)
+    with pytest.raises(build_kb.BuildError, match="no-such-condition"):
+        build_kb.build(data, tmp_path / "out")
+    assert not (tmp_path / "out" / "manifest.json").exists()
+
+
+def test_build_script_refuses_a_missing_data_folder(tmp_path, capsys):
+    assert build_kb.main([str(tmp_path / "nowhere"), "--out", str(tmp_path / "o")]) == 2
+    assert "symcat" in capsys.readouterr().err
+    assert Path(build_kb.__file__).name == "build_kb.py"
