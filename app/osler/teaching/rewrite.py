@@ -121,13 +121,17 @@ class ResourceRewriter:
         if isinstance(request, dict):
             req: dict[str, Any] = {}
             if isinstance(request.get("method"), str):
-                req["method"] = request["method"]
+                req["method"] = self._string(request["method"], "method", _Ctx(
+                    "Bundle", self.census.shift_for(None), None))
             if isinstance(request.get("url"), str):
                 req["url"] = self._request_url(request["url"])
             if req:
                 out["request"] = req
         if isinstance(entry.get("search"), dict):
-            out["search"] = entry["search"]
+            search = self._value(entry["search"], "search", _Ctx(
+                "Bundle", self.census.shift_for(None), None))
+            if search is not _DROP:
+                out["search"] = search
         if "resource" not in out and "request" not in out:
             return None
         return out
@@ -231,7 +235,7 @@ class ResourceRewriter:
             self.counts["names replaced"] += 1
             return {"text": NAME}
         if key in ("address", "valueAddress") and is_address(node):
-            return self._address(node)
+            return self._address(node, ctx)
         if key in ATTACHMENT_KEYS or is_attachment(node):
             return self._attachment(node, ctx)
         if is_age(key, node):
@@ -263,7 +267,7 @@ class ResourceRewriter:
             self.counts["uids replaced"] += 1
             return self.pseudonyms.uid(value)
         if key in CODE_KEYS:
-            return value
+            return self._code(value, ctx)
         if is_date_key(key) or DATE_SHAPE.match(value):
             shifted = ctx.shift.shift_fhir(value)
             if shifted is not None:
@@ -273,6 +277,13 @@ class ResourceRewriter:
                 self.counts["unreadable dates removed"] += 1
                 return _DROP
         return self.scrubber.scrub(value, ctx.shift, self.counts, age_shift=_age_shift(ctx))
+
+    def _code(self, value: str, ctx: _Ctx) -> str:
+        """A code or URI: kept as it is unless one of the record's identifiers is in it."""
+        new = self.scrubber.scrub(value, ctx.shift, self.counts, patterns=False, dates=False)
+        if new != value:
+            self.counts["code fields holding an identifier scrubbed"] += 1
+        return new
 
     def _not_before_birth(self, shifted: str, ctx: _Ctx) -> str:
         """A grouped patient's date moved up to the new birth date if it falls before it."""
@@ -292,17 +303,18 @@ class ResourceRewriter:
             if k == "value" and isinstance(v, str):
                 out["value"] = self.pseudonyms.identifier(v)
                 self.counts["identifiers replaced"] += 1
-            elif k in ("system", "use"):
-                out[k] = v
+            elif k in ("system", "use") and isinstance(v, str):
+                out[k] = self._string(v, k, ctx)
             else:
                 new = self._value(v, k, ctx)
                 if new is not _DROP:
                     out[k] = new
         return out or _DROP
 
-    def _address(self, node: dict[str, Any]) -> Any:
-        kept = {k: node[k] for k in ("use", "type", "state", "country")
+    def _address(self, node: dict[str, Any], ctx: _Ctx) -> Any:
+        kept = {k: self._string(node[k], k, ctx) for k in ("use", "type", "state", "country")
                 if isinstance(node.get(k), str)}
+        kept = {k: v for k, v in kept.items() if isinstance(v, str) and not v.startswith("[")}
         self.counts["addresses reduced to state and country"] += 1
         return kept if set(kept) & {"state", "country"} else _DROP
 
@@ -359,6 +371,9 @@ class ResourceRewriter:
             if any(part in url for part in DROPPED_EXTENSIONS) or "valueContactPoint" in ext:
                 self.counts["identifying extensions removed"] += 1
                 continue
+            if url and self._code(url, ctx) != url:
+                self.counts["identifying extensions removed"] += 1
+                continue
             out: dict[str, Any] = {"url": url} if url else {}
             for k, v in ext.items():
                 if k == "url":
@@ -375,7 +390,9 @@ class ResourceRewriter:
         if not isinstance(div, str):
             return None
         self.counts["narratives scrubbed"] += 1
-        return {"status": text.get("status", "generated"),
+        status = text.get("status")
+        return {"status": self._string(status, "status", ctx) if isinstance(status, str)
+                else "generated",
                 "div": self.scrubber.scrub(div, ctx.shift, self.counts,
                                            age_shift=_age_shift(ctx))}
 
@@ -397,7 +414,7 @@ class ResourceRewriter:
                 encoded = clean.encode(charset)
             except (UnicodeEncodeError, LookupError):
                 encoded, ctype = clean.encode("utf-8"), "text/plain; charset=utf-8"
-            out["contentType"] = ctype
+            out["contentType"] = self._string(str(ctype), "contentType", ctx)
             out["data"] = base64.b64encode(encoded).decode("ascii")
             self.counts["attachments scrubbed"] += 1
             if "size" in node:
@@ -405,7 +422,7 @@ class ResourceRewriter:
             if "hash" in node:
                 out["hash"] = base64.b64encode(hashlib.sha1(encoded).digest()).decode("ascii")
         elif isinstance(ctype, str):
-            out["contentType"] = ctype
+            out["contentType"] = self._string(ctype, "contentType", ctx)
         for k, v in node.items():
             if k in ("contentType", "data", "size", "hash"):
                 continue
@@ -497,7 +514,8 @@ def _terminology_texts(node: dict[str, Any]) -> set[tuple[str, str]]:
         found.add(("display", node["display"]))
     codings = node.get("coding")
     if isinstance(node.get("text"), str) and isinstance(codings, list):
-        displays = {c.get("display") for c in codings if isinstance(c, dict)}
+        displays = {c.get("display") for c in codings
+                    if isinstance(c, dict) and isinstance(c.get("display"), str)}
         if node["text"] in displays:
             found.add(("text", node["text"]))
     return found

@@ -85,6 +85,19 @@ def name_stem(part: str) -> str:
     return part.rstrip("0123456789").strip(".,;:").lower()
 
 
+def is_name_use(word: str) -> bool:
+    """Whether a word that spells a known name part is used as the name.
+
+    Lowercase common words ("white", "hand") are the words; names of three letters or
+    fewer count only capitalised ("Ed", not the "ED" of emergency department).
+    """
+    letters = word.rstrip("0123456789")
+    stem = letters.lower()
+    if word.islower() and stem in COMMON_WORDS:
+        return False
+    return len(stem) > 3 or letters == letters.capitalize()
+
+
 @dataclass
 class KnownStrings:
     """Identifying strings found in the structured record, with the tag that replaces them."""
@@ -233,6 +246,7 @@ class TextScrubber:
 
     def __init__(self, known: KnownStrings):
         self._phrases = dict(known.phrases)
+        self._names = frozenset(known.names)
         self._phrase_re = (
             re.compile(rf"(?<!\w)(?:{_trie_pattern(self._phrases)})(?!\w)", re.IGNORECASE)
             if self._phrases
@@ -243,27 +257,29 @@ class TextScrubber:
             if known.names
             else None
         )
-        self._cache: dict[tuple[str, int, bool, int], tuple[str, tuple[tuple[str, int], ...]]] = {}
+        self._cache: dict[tuple[str, int, bool, int, bool],
+                          tuple[str, tuple[tuple[str, int], ...]]] = {}
 
     def scrub(self, text: str, shift: DateShift, counts: Counter[str],
-              patterns: bool = True, age_shift: int = 0) -> str:
+              patterns: bool = True, age_shift: int = 0, dates: bool = True) -> str:
         """The text with known identifiers, identifier-shaped strings and dates replaced.
 
         `patterns=False` is for terminology text (a Coding's display): only the record's
         own identifiers and dates are replaced, so drug names such as "NDA020800" survive.
         `age_shift` years are taken off ages written as "N year-old" / "aged N" (for a
         patient whose birth date was moved by the over-89 grouping); 90 and over read "90+".
+        `dates=False` leaves dates alone (code fields such as a code system's version).
         """
         if not text:
             return text
-        key = (text, shift.days, patterns, age_shift)
+        key = (text, shift.days, patterns, age_shift, dates)
         cached = self._cache.get(key)
         if cached is not None:
             for k, n in cached[1]:
                 counts[k] += n
             return cached[0]
         local: Counter[str] = Counter()
-        out = self._scrub(text, shift, local, patterns, age_shift)
+        out = self._scrub(text, shift, local, patterns, age_shift, dates)
         counts.update(local)
         if len(text) <= _CACHE_MAX_LEN:
             if len(self._cache) >= _CACHE_MAX_ITEMS:
@@ -272,7 +288,7 @@ class TextScrubber:
         return out
 
     def _scrub(self, text: str, shift: DateShift, counts: Counter[str], patterns: bool,
-               age_shift: int) -> str:
+               age_shift: int, dates: bool) -> str:
         if self._phrase_re is not None:
 
             def phrase(m: re.Match[str]) -> str:
@@ -285,12 +301,14 @@ class TextScrubber:
 
             def name(m: re.Match[str]) -> str:
                 word = m.group(0)
-                if word.islower() and name_stem(word) in COMMON_WORDS:
+                if not is_name_use(word):
                     return word
                 counts[NAME] += 1
                 return NAME
 
             text = self._name_re.sub(name, text)
+        if not dates:
+            return text
         text, shifted, removed = shift.shift_text(text)
         if shifted:
             counts["dates shifted in text"] += shifted
