@@ -694,3 +694,20 @@ def test_cli_json_report_and_exit_codes(tmp_path, small_bundle_path):
     seeded = _run_cli("deidentify", str(small_bundle_path), "-o", str(tmp_path / "s.json"),
                       "--seed-file", str(seed_file), "--json")
     assert seeded.returncode == 0 and json.loads(seeded.stdout)["reproducible"] is True
+
+
+def test_codes_and_versions_are_kept_unless_they_hold_an_identifier(tmp_path):
+    b = BundleBuilder("codes")
+    pid = b.patient("Zebedee", "Quorum", "male", "1980-01-01")
+    b.raw({"resourceType": "Observation", "status": "final",
+           "subject": {"reference": f"urn:uuid:{pid}"}, "effectiveDateTime": "2020-01-01",
+           "code": {"coding": [{"system": "http://loinc.org", "version": "2019-09",
+                                "code": "8867-4", "display": "Heart rate"}]},
+           "category": [{"coding": [{"system": "urn:local", "code": "Quorum-clinic"}]}]})
+    src, out = tmp_path / "in.json", tmp_path / "out.json"
+    src.write_text(json.dumps(b.bundle()))
+    deidentify_path(src, out)
+    obs = _by_type(_entries(out), "Observation")[0]
+    assert obs["code"]["coding"][0] == {"system": "http://loinc.org", "version": "2019-09",
+                                        "code": "8867-4", "display": "Heart rate"}
+    assert obs["category"][0]["coding"][0]["code"] == "[NAME]-clinic"

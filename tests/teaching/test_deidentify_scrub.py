@@ -18,6 +18,7 @@ def scrubber() -> TextScrubber:
     known.add_name("Mrs. Marine542 Ai120 Upton904")
     known.add_name("White")
     known.add_name("O'Brien")
+    known.add_name("Ed Ma")
     known.add_address({"line": ["586 Hilll Ranch Unit 68"], "city": "Fall River",
                        "postalCode": "668012504", "state": "KS"})
     known.add(PHONE, "555-929-9025")
@@ -40,6 +41,8 @@ def scrubber() -> TextScrubber:
         ("Hilll Ranch Unit 68", "[ADDRESS]"),
         ("call 555-929-9025 or 5559299025", "call [PHONE] or [PHONE]"),
         ("dose 300 mg", "dose 300 mg"),
+        ("seen in ED by Ed; MA resident; Ma called", "seen in ED by [NAME]; MA resident; "
+                                                     "[NAME] called"),
         ("id cb5696d9-a0de-4f49-94f9-433f96a28eb0.", "id [ID]."),
     ],
 )
