@@ -466,6 +466,12 @@ def cmd_deidentify(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_cases(args: argparse.Namespace) -> int:
+    from osler.teaching.cases_command import run_cases
+
+    return run_cases(args, _print_json)
+
+
 def cmd_selfcheck(args: argparse.Namespace) -> int:
     """Exit 0 when every check is ok or warn, 1 when one fails (the installation is broken)."""
     from pathlib import Path
@@ -509,6 +515,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "kb": cmd_kb,
     "findings": cmd_findings,
     "selfcheck": cmd_selfcheck,
+    "cases": cmd_cases,
 }
 
 
@@ -601,6 +608,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "when there is no secure OS keyring)")
     p.add_argument("--no-gpu", action="store_true", help="skip the GPU check")
     p.add_argument("--json", action="store_true", help="print one JSON document")
+
+    from osler.teaching.cases_command import add_cases_parser
+
+    add_cases_parser(sub)  # osler cases list|show|add|remove
 
     return parser
 

@@ -29,6 +29,8 @@ STAGE_TITLES = {
     "imaging": "Imaging & notes",
 }
 STAGE_ORDER = tuple(STAGE_TITLES)
+PRESENTATION_TITLES = ("triage", "chief complaint", "presenting", "presentation", "emergency",
+                       "ed note", "reason for visit", "admission note")
 RULE_FIELDS = ("events", "kinds", "categories", "codes", "titles", "from", "before")
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
 _STAGE_KEY = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
@@ -116,8 +118,7 @@ def default_stages(now: datetime | None) -> tuple[StageSpec, ...]:
     rules = {
         "presentation": (
             StageRule(kinds=("encounter",), start=day),
-            StageRule(kinds=("note",), titles=("triage", "chief complaint", "presenting",
-                                               "presentation", "emergency"), start=day),
+            StageRule(kinds=("note",), titles=PRESENTATION_TITLES, start=day),
         ),
         "history": (
             StageRule(before=day) if day is not None else StageRule(kinds=("encounter",)),

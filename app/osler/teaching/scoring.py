@@ -96,7 +96,7 @@ class ConditionSearch:
         q = normalise(text)
         if not q:
             return []
-        ranked: dict[str, tuple[int, str]] = {}
+        ranked: dict[str, tuple[int, int, str]] = {}  # tier, synonym (1) or name (0), label
         for key, label, cid in self._labels:
             if key == q:
                 tier = 0
@@ -108,17 +108,19 @@ class ConditionSearch:
                 tier = 3
             else:
                 continue
-            if cid not in ranked or tier < ranked[cid][0]:
-                ranked[cid] = (tier, label)
+            rank = (tier, int(label != self.kb.condition(cid).name), label)
+            if cid not in ranked or rank < ranked[cid]:
+                ranked[cid] = rank
         code = text.strip().upper().replace(".", "")
         if len(code) >= 3 and code[0].isalpha() and code[1:3].isdigit():
             for c in self.kb.conditions:
                 if any(x.replace(".", "").startswith(code) for x in c.icd10):
-                    ranked.setdefault(c.id, (1, ", ".join(c.icd10)))
-        order = sorted(ranked.items(), key=lambda kv: (kv[1][0], self.kb.condition(kv[0]).name))
-        return [Suggestion(cid, self.kb.condition(cid).name, label,
+                    ranked.setdefault(c.id, (1, 0, ", ".join(c.icd10)))
+        order = sorted(ranked.items(),
+                       key=lambda kv: (kv[1][:2], self.kb.condition(kv[0]).name))
+        return [Suggestion(cid, self.kb.condition(cid).name, rank[2],
                            self.kb.condition(cid).cant_miss)
-                for cid, (_tier, label) in order[:limit]]
+                for cid, rank in order[:limit]]
 
     def resolve(self, text: str) -> Pick:
         """What a typed entry names: a KB condition, an ICD-10 category, or nothing."""
