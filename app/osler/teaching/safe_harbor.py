@@ -46,11 +46,13 @@ PERSON_REF_KEYS = frozenset(
 )
 
 # Keys dropped wherever they appear: contact details, photos, device serials, signatures,
-# map positions and network addresses (Safe Harbor B, D-F, K-M, O, Q; see docs).
+# map positions, network addresses, raw genome sequences and links to sequence data
+# (Safe Harbor B, D-F, K-M, O-Q; see docs/deidentification.md).
 DROP_KEYS = frozenset(
     (
         "telecom", "photo", "udiCarrier", "distinctIdentifier", "serialNumber", "lotNumber",
-        "position", "signature", "network", "alias", "valueContactPoint",
+        "position", "signature", "network", "alias", "valueContactPoint", "observedSeq",
+        "referenceSeqString", "repository",
     )
 )
 
