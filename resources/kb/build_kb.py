@@ -186,6 +186,11 @@ def build_findings(symcat_symptoms: dict[str, Any], cur: dict[str, Any], syn: di
             old = findings.pop(a)
             findings[fid].setdefault("synonyms", []).append(old["label"])
             findings[fid]["sources"] = sorted({*findings[fid]["sources"], *old["sources"]})
+    for fid, label in cur.get("labels", {}).items():
+        if fid not in findings:
+            raise BuildError(f"curation/findings.json labels: unknown finding {fid!r}")
+        findings[fid].setdefault("synonyms", []).append(findings[fid]["label"])
+        findings[fid]["label"] = label
     for fid, codes in cur.get("symptom_codes", {}).items():
         if fid not in findings:
             raise BuildError(f"curation/findings.json symptom_codes: unknown finding {fid!r}")
