@@ -711,3 +711,13 @@ def test_codes_and_versions_are_kept_unless_they_hold_an_identifier(tmp_path):
     assert obs["code"]["coding"][0] == {"system": "http://loinc.org", "version": "2019-09",
                                         "code": "8867-4", "display": "Heart rate"}
     assert obs["category"][0]["coding"][0]["code"] == "[NAME]-clinic"
+
+
+def test_deidentify_runs_with_the_network_blocked(tmp_path, small_bundle_path):
+    from tests.test_offline import run_offline
+
+    proc = run_offline("deidentify", str(small_bundle_path), "-o", str(tmp_path / "o.json"),
+                       "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert "network access attempted" not in proc.stderr
+    assert json.loads(proc.stdout)["resources"]["written"] == 14
