@@ -77,14 +77,17 @@ class ResourceRewriter:
             return self._bundle(doc)
         return self.resource(doc, full_url)
 
+    def _bundle_ctx(self) -> _Ctx:
+        """Bundle-level dates (timestamp, lastUpdated) shift with resources of no patient."""
+        return _Ctx("Bundle", self.census.shift_for(None), None)
+
     def _bundle(self, bundle: dict[str, Any]) -> dict[str, Any]:
-        ctx = _Ctx("Bundle", self.census.shift_for(None), None)
+        ctx = self._bundle_ctx()
         out: dict[str, Any] = {}
         for key, value in bundle.items():
             if key == "entry":
-                entries = [e for e in (self._entry(x, i) for i, x in enumerate(value)
-                                       if isinstance(value, list)) if e is not None] \
-                    if isinstance(value, list) else []
+                items = value if isinstance(value, list) else []
+                entries = [e for e in map(self._entry, items) if e is not None]
                 if entries:
                     out["entry"] = entries
             elif key in ("link", "signature"):
@@ -97,7 +100,7 @@ class ResourceRewriter:
                     out[key] = new
         return out
 
-    def _entry(self, entry: Any, index: int) -> dict[str, Any] | None:
+    def _entry(self, entry: Any) -> dict[str, Any] | None:
         if not isinstance(entry, dict):
             self.counts["Bundle entries left out (not an object)"] += 1
             return None
@@ -121,15 +124,13 @@ class ResourceRewriter:
         if isinstance(request, dict):
             req: dict[str, Any] = {}
             if isinstance(request.get("method"), str):
-                req["method"] = self._string(request["method"], "method", _Ctx(
-                    "Bundle", self.census.shift_for(None), None))
+                req["method"] = self._string(request["method"], "method", self._bundle_ctx())
             if isinstance(request.get("url"), str):
                 req["url"] = self._request_url(request["url"])
             if req:
                 out["request"] = req
         if isinstance(entry.get("search"), dict):
-            search = self._value(entry["search"], "search", _Ctx(
-                "Bundle", self.census.shift_for(None), None))
+            search = self._value(entry["search"], "search", self._bundle_ctx())
             if search is not _DROP:
                 out["search"] = search
         if "resource" not in out and "request" not in out:
@@ -239,7 +240,7 @@ class ResourceRewriter:
         if key in ATTACHMENT_KEYS or is_attachment(node):
             return self._attachment(node, ctx)
         if is_age(key, node):
-            return self._age(node)
+            return self._age(node, ctx)
         reference = is_reference(node)
         terms = _terminology_texts(node)
         out: dict[str, Any] = {}
@@ -318,11 +319,13 @@ class ResourceRewriter:
         self.counts["addresses reduced to state and country"] += 1
         return kept if set(kept) & {"state", "country"} else _DROP
 
-    def _age(self, node: dict[str, Any]) -> dict[str, Any]:
+    def _age(self, node: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
+        out = {k: v for k, v in ((k, self._value(v, k, ctx)) for k, v in node.items())
+               if v is not _DROP}
         if node["value"] > 89:
             self.counts["ages over 89 grouped (Age values)"] += 1
-            return {**node, "value": 90, "comparator": ">="}
-        return dict(node)
+            out.update(value=90, comparator=">=")
+        return out
 
     def _birth_date(self, value: Any, ctx: _Ctx) -> str | None:
         patient = ctx.patient
