@@ -247,6 +247,8 @@ class MainWindow(QMainWindow):
             action.triggered.connect(lambda _c=False, p=case: self.open_path(p))
             self.demo_menu.addAction(action)
         self.demo_menu.setEnabled(bool(cases))
+        file_menu.addAction(self._action("&Teaching mode…", self.open_teaching, "Ctrl+Shift+L",
+                                          "Case library, teaching sessions, presentation mode"))
         self.recent_menu = file_menu.addMenu("&Recent files")
         self.recent_menu.setObjectName("recentMenu")
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
@@ -374,6 +376,15 @@ class MainWindow(QMainWindow):
         if path:
             self.settings.set_last_directory(Path(path))
             self.open_path(Path(path))
+
+    def open_teaching(self) -> None:
+        """Teaching mode in its own window: case library, sessions, presentation mode."""
+        from osler.ui.teaching.window import TeachingWindow
+
+        if getattr(self, "teaching_window", None) is None:
+            self.teaching_window = TeachingWindow(theme=getattr(self, "theme", "light"))
+        self.teaching_window.show()
+        self.teaching_window.raise_()
 
     def open_demo(self) -> None:
         try:
