@@ -87,3 +87,11 @@ def mini_case(tmp_path):
     from osler.teaching.cases import read_sidecar
 
     return read_sidecar(write_mini_case(tmp_path / "cases"))
+
+
+@pytest.fixture(autouse=True)
+def private_case_folder(monkeypatch, tmp_path):
+    """Tests never read or write the trainer's real case folder."""
+    folder = tmp_path / "osler-user-cases"
+    monkeypatch.setenv("OSLER_CASES_DIR", str(folder))
+    return folder

@@ -18,7 +18,11 @@ from osler.teaching.cases import (
     write_sidecar,
 )
 from osler.teaching.errors import TeachingError
-from tests.teaching.case_fixtures import mini_case, write_mini_case  # noqa: F401
+from tests.teaching.case_fixtures import (  # noqa: F401
+    mini_case,
+    private_case_folder,
+    write_mini_case,
+)
 
 
 def test_sidecar_fields_are_read(mini_case):  # noqa: F811

@@ -8,14 +8,13 @@ import pytest
 
 from osler.cli import main
 from tests.conftest import small_bundle
-from tests.teaching.case_fixtures import write_mini_case
+from tests.teaching.case_fixtures import private_case_folder, write_mini_case  # noqa: F401
 
 
-@pytest.fixture(autouse=True)
-def user_folder(monkeypatch, tmp_path):
-    folder = tmp_path / "my-cases"
-    monkeypatch.setenv("OSLER_CASES_DIR", str(folder))
-    return folder
+@pytest.fixture
+def user_folder(private_case_folder):  # noqa: F811
+    """$OSLER_CASES_DIR for the test: the trainer's own cases."""
+    return private_case_folder
 
 
 def run(capsys, *argv):

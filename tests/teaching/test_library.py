@@ -22,7 +22,7 @@ from osler.teaching.library import (
     user_cases_dir,
 )
 from tests.conftest import small_bundle
-from tests.teaching.case_fixtures import write_mini_case
+from tests.teaching.case_fixtures import private_case_folder, write_mini_case  # noqa: F401
 
 SHIPPED_SPECIALTIES = {"cardiology", "respiratory", "neurology", "infectious disease",
                        "surgery", "obstetrics & gynaecology", "endocrinology", "paediatrics"}

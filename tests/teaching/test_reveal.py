@@ -9,7 +9,12 @@ import pytest
 from osler.teaching.errors import TeachingError
 from osler.teaching.library import CaseLibrary, load_timeline, open_case
 from osler.teaching.reveal import RevealSession, describe_age
-from tests.teaching.case_fixtures import IDENTIFIERS, mini_case, nb_service  # noqa: F401
+from tests.teaching.case_fixtures import (  # noqa: F401
+    IDENTIFIERS,
+    mini_case,
+    nb_service,
+    private_case_folder,
+)
 
 
 def texts_of(timeline) -> str:

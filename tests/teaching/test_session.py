@@ -7,7 +7,7 @@ import pytest
 from osler.teaching.library import CaseLibrary, open_case
 from osler.teaching.scoring import gold_target, model_gold_rank
 from osler.teaching.session import ModelLocked, SessionError, TeachingSession
-from tests.teaching.case_fixtures import mini_case, nb_service  # noqa: F401
+from tests.teaching.case_fixtures import mini_case, nb_service, private_case_folder  # noqa: F401
 
 
 @pytest.fixture

@@ -11,7 +11,12 @@ from osler.teaching.errors import TeachingError
 from osler.teaching.library import open_case
 from osler.teaching.session import TeachingSession
 from osler.teaching.summary import NOTICE, session_report, summary_html, write_html
-from tests.teaching.case_fixtures import IDENTIFIERS, mini_case, nb_service  # noqa: F401
+from tests.teaching.case_fixtures import (  # noqa: F401
+    IDENTIFIERS,
+    mini_case,
+    nb_service,
+    private_case_folder,
+)
 
 
 @pytest.fixture

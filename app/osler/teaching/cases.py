@@ -416,16 +416,21 @@ def _parse_rule(node: Any, r: _Reader, where: str, allow: tuple[str, ...] = ()) 
 
 def write_sidecar(meta: CaseMeta, path: Path, bundle_ref: str | None = None) -> None:
     """Write a sidecar (UTF-8, pretty-printed) through a temporary file renamed into place."""
-    import os
-    import tempfile
-
     text = json.dumps(meta.to_json(bundle_ref), indent=1, ensure_ascii=False) + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".case-", suffix=".tmp", dir=path.parent)
+    replace_file(path, text)
+
+
+def replace_file(path: Path, text: str) -> None:
+    """Write UTF-8 text to a new file beside `path` (honouring the umask), then rename it."""
+    import os
+    import secrets
+
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        with open(tmp, "x", encoding="utf-8") as fh:
             fh.write(text)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise

@@ -226,7 +226,7 @@ def add_case(bundle: str | Path, new: NewCase, kb: KnowledgeBase, *,
     if src.suffix.lower() not in BUNDLE_SUFFIXES:
         raise TeachingError(f"expected a .json or .ndjson FHIR file, not {src.suffix!r}",
                             str(src))
-    folder = folder or user_cases_dir()
+    folder = folder or _user_folder(library)
     title = " ".join(new.title.split())
     if not title:
         raise TeachingError("the title is empty", field="title")
@@ -262,13 +262,19 @@ def import_case(sidecar: str | Path, *, folder: Path | None = None, force: bool 
         raise TeachingError(f"the bundle file {original.bundle.name} does not exist",
                             str(path), "bundle")
     check_case(original)
-    folder = folder or user_cases_dir()
+    folder = folder or _user_folder(library)
     suffix = original.bundle.suffix.lower() or ".json"
     meta = replace(original, bundle=folder / (original.id + suffix),
                    sidecar=folder / (original.id + SIDECAR_SUFFIX))
     _refuse_clash(meta, library, force)
     _install(original.bundle, meta, force=force)
     return meta
+
+
+def _user_folder(library: CaseLibrary | None) -> Path:
+    """Where new cases go: the library's own user folder, else the default one."""
+    found = library.user_folder if library is not None else None
+    return found or user_cases_dir()
 
 
 def remove_case(case_id: str, library: CaseLibrary) -> CaseMeta:

@@ -280,3 +280,20 @@ def _same(a: Pick, b: Pick) -> bool:
     if a.condition_ids or b.condition_ids:
         return a.condition_ids == b.condition_ids
     return a.text.lower() == b.text.lower()
+
+
+def teaching_service(progress=None) -> tuple[DdxService, str | None]:
+    """The differential service for teaching: the shipped model when it is installed (the
+    same default as the main window), else the knowledge base's own posterior, with a note
+    saying so. Slow on first call with a model: run it on a worker thread."""
+    from osler.reasoning.errors import ModelLoadError
+    from osler.reasoning.service import DdxService
+
+    try:
+        service = DdxService.create(progress=progress)
+    except ModelLoadError as exc:
+        note = (f"The shipped model is not available ({exc}); the differential comes from "
+                "the knowledge base's naive-Bayes posterior.")
+        return DdxService.create(engine="naive-bayes", progress=progress), note
+    warnings = getattr(service.engine, "warnings", None)
+    return service, (warnings[0] if warnings else None)

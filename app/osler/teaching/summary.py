@@ -8,12 +8,11 @@ written only where the trainer says (`write_html`); the window turns the same HT
 from __future__ import annotations
 
 import html
-import os
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from osler.teaching.cases import replace_file
 from osler.teaching.errors import TeachingError
 from osler.teaching.scoring import CANT_MISS_THRESHOLD, OVERLAP_K, diagnosis_is_gold
 from osler.teaching.session import TeachingSession
@@ -223,12 +222,8 @@ def write_text(text: str, path: str | Path, overwrite: bool = True) -> Path:
         raise TeachingError("the folder does not exist", str(target.parent))
     if target.exists() and not overwrite:
         raise TeachingError("file exists", str(target))
-    fd, tmp = tempfile.mkstemp(prefix=".summary-", suffix=".tmp", dir=target.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, target)
+        replace_file(target, text)
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
         raise TeachingError(f"cannot write ({exc.strerror or exc})", str(target)) from None
     return target
