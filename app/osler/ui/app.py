@@ -51,6 +51,14 @@ def build_parser() -> argparse.ArgumentParser:
                         help="colour theme (default: as last chosen, else the system's)")
     parser.add_argument("--reset-settings", action="store_true",
                         help="forget window layout, theme and recent files, then start")
+    parser.add_argument("--model", help="model folder to load instead of the last one chosen "
+                        "(an Osler model, or a Hugging Face causal LM)")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                        help="with --model: where it runs (default auto)")
+    parser.add_argument("--quantization", choices=("auto", "none", "int8", "nf4"),
+                        default="auto", help="with --model: weight format (default auto)")
+    parser.add_argument("--no-selfcheck", action="store_true",
+                        help="do not show the first-run self-check")
     parser.add_argument("--version", action="version", version=f"osler-gui {__version__}")
     return parser
 
@@ -100,6 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.theme:
         settings.set_theme(args.theme)
     window.show()
+    _attach_differential(window, settings, args)
     try:
         path = initial_path(args.path, settings)
     except ResourcesNotFound as exc:
@@ -114,6 +123,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     heartbeat.timeout.connect(lambda: None)
     heartbeat.start(300)
     return app.exec()
+
+
+def _attach_differential(window, settings, args: argparse.Namespace) -> None:
+    """The differential panel, its model and audit threads; the first-run self-check."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QMessageBox
+
+    from osler.errors import INPUT_ERRORS
+    from osler.reasoning.runtime import force_offline
+    from osler.ui.ddx_controller import attach_differential
+    from osler.ui.model_worker import ModelRequest
+
+    force_offline()  # no Hugging Face library may reach the network, whatever the env says
+    model = (ModelRequest("folder", args.model, args.device, args.quantization)
+             if args.model else None)
+    try:
+        controller = attach_differential(window, model=model)
+    except INPUT_ERRORS as exc:  # e.g. a clinic's KB pack that does not validate
+        QMessageBox.critical(window, "Differential unavailable",
+                             f"{exc}\n\nOsler shows the record only.")
+        return
+    if not settings.selfcheck_done() and not args.no_selfcheck:
+        settings.set_selfcheck_done()
+        QTimer.singleShot(600, lambda: controller.show_selfcheck(first_run=True))
 
 
 if __name__ == "__main__":

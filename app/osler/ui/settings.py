@@ -1,6 +1,7 @@
-"""What the window remembers between runs (QSettings): layout, theme, recent file paths.
+"""What the window remembers between runs (QSettings): layout, theme, recent file paths,
+the clinician id and the model choice.
 
-Only paths and layout are stored, never patient names or record content.
+Only paths, layout and preferences are stored, never patient names or record content.
 """
 
 from __future__ import annotations
@@ -92,3 +93,35 @@ class AppSettings:
 
     def set_hidden_kinds(self, kinds: set[str]) -> None:
         self.qsettings.setValue("timeline/hidden_kinds", sorted(kinds))
+
+    # --- clinician, model, first run ----------------------------------------
+
+    def clinician_id(self) -> str | None:
+        """The id overrides are recorded under (not patient data); None until chosen."""
+        value = self.qsettings.value("audit/clinician_id", "")
+        return value.strip() if isinstance(value, str) and value.strip() else None
+
+    def set_clinician_id(self, clinician_id: str) -> None:
+        self.qsettings.setValue("audit/clinician_id", clinician_id.strip())
+
+    def model_choice(self) -> dict[str, str]:
+        """The model the user last loaded: source (shipped|kb|folder), folder, device,
+        quantization, memory budget (GiB, text)."""
+        keys = ("source", "folder", "device", "quantization", "memory_budget_gb")
+        out = {}
+        for key in keys:
+            value = self.qsettings.value(f"model/{key}", "")
+            if isinstance(value, str) and value:
+                out[key] = value
+        return out
+
+    def set_model_choice(self, choice: dict[str, str]) -> None:
+        for key, value in choice.items():
+            self.qsettings.setValue(f"model/{key}", value)
+
+    def selfcheck_done(self) -> bool:
+        """True once the first-run self-check has been shown."""
+        return str(self.qsettings.value("firstrun/selfcheck_done", "")) == "1"
+
+    def set_selfcheck_done(self) -> None:
+        self.qsettings.setValue("firstrun/selfcheck_done", "1")

@@ -1,0 +1,271 @@
+"""The model's own thread: loads a DdxService, owns it, and computes differentials on request.
+
+The UI thread never touches the service (torch objects live only here). Requests arrive as
+queued signals and results leave as signals. Every differential request carries a sequence
+number; a request older than the newest one is skipped, so dragging the 'now' cursor or
+clicking through what-ifs never queues stale work.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
+
+from osler.errors import INPUT_ERRORS
+from osler.findings import Finding
+from osler.knowledge import KnowledgeBase
+from osler.reasoning.differential import Differential
+from osler.reasoning.runtime import ModelInfo
+from osler.record import Timeline
+from osler.ui.whatif import WhatIf
+
+SOURCES = ("shipped", "kb", "folder")
+"""shipped: the model in models/osler-ddx (the KB posterior if it is missing); kb: the KB's
+own posterior (no model); folder: an Osler model or a Hugging Face causal LM."""
+
+
+@dataclass(frozen=True, slots=True)
+class ModelRequest:
+    """Which model to load and how."""
+
+    source: str = "shipped"
+    folder: str | None = None
+    device: str = "auto"
+    quantization: str = "auto"
+    memory_budget_gb: float | None = None
+
+    def describe(self) -> str:
+        if self.source == "kb":
+            return "the knowledge base's own posterior"
+        if self.source == "folder":
+            return f"the model in {self.folder}"
+        return "the shipped model"
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedModel:
+    """What the manager shows about the model now in use."""
+
+    info: ModelInfo
+    request: ModelRequest
+    warnings: tuple[str, ...] = ()
+    is_llm: bool = False
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class DdxRequest:
+    """One differential to compute: a record at a time, with what-if edits."""
+
+    seq: int
+    timeline: Timeline
+    at: datetime | None = None
+    whatif: WhatIf = field(default_factory=WhatIf)
+    top: int = 10
+    rationale: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DdxResult:
+    """A computed differential and the record's own findings it started from."""
+
+    seq: int
+    differential: Differential
+    record_findings: tuple[Finding, ...]
+    whatif: WhatIf
+    at: datetime | None
+    seconds: float
+
+
+class ModelWorker(QObject):
+    """Lives on its own QThread; every slot runs there."""
+
+    loadProgress = Signal(str, float)
+    loaded = Signal(object)  # LoadedModel
+    loadFailed = Signal(str)  # one message naming the folder and the problem
+    loadCancelled = Signal()
+    computed = Signal(object)  # DdxResult
+    computeFailed = Signal(int, str)
+    token = Signal(int, str)  # rationale text as the LLM writes it
+    hardware = Signal(object)  # osler.reasoning.hardware.GpuReport, or a str on failure
+
+    def __init__(self, kb: KnowledgeBase | None = None, semantic: bool = True):
+        super().__init__()
+        self.kb = kb
+        self.semantic = semantic
+        self.service: Any = None
+        self.loaded_model: LoadedModel | None = None
+        self.cancel = threading.Event()
+        self.latest_seq = 0  # set from the UI thread; an int store is atomic in CPython
+        self.computing = False
+        self._base: dict[tuple[int, datetime | None], Differential] = {}
+
+    # --- loading -----------------------------------------------------------------
+
+    @Slot(object)
+    def load(self, request: ModelRequest) -> None:
+        """Load REQUEST; on success it replaces the current model, else the current stays."""
+        from osler.locations import default_model_dir
+        from osler.reasoning.llm.loader import LoadCancelled
+        from osler.reasoning.runtime import force_offline
+        from osler.reasoning.service import DdxService
+
+        force_offline()
+        self.cancel.clear()
+        warnings: list[str] = []
+        engine, folder = "auto", request.folder
+        if request.source == "kb":
+            engine, folder = "naive-bayes", None
+        elif request.source == "shipped":
+            folder = None
+            if not default_model_dir().is_dir():
+                engine = "naive-bayes"
+                warnings.append(f"The shipped model is not installed ({default_model_dir()}); "
+                                "showing the knowledge base's own posterior.")
+        elif not folder:
+            self.loadFailed.emit("choose a model folder")
+            return
+        t0 = time.perf_counter()
+
+        def progress(message: str, fraction: float) -> None:
+            self.loadProgress.emit(message, float(fraction))
+
+        svc = None
+        try:
+            progress(f"loading {request.describe()}", 0.0)
+            svc = DdxService.create(model_dir=folder, device=request.device,
+                                    quantization=request.quantization, engine=engine,
+                                    kb=self.kb, semantic=self.semantic, progress=progress,
+                                    cancel=self.cancel,
+                                    memory_budget_gb=request.memory_budget_gb)
+        except LoadCancelled:
+            self.loadCancelled.emit()
+            return
+        except INPUT_ERRORS as exc:
+            self.loadFailed.emit(str(exc))
+            return
+        except MemoryError:
+            gc.collect()
+            self.loadFailed.emit(f"{folder or 'model'}: out of memory while loading; try "
+                                 "quantization nf4, a smaller model, or the CPU")
+            return
+        except Exception as exc:  # a bug or a broken install: report it, keep the old model
+            gc.collect()
+            self.loadFailed.emit(f"{folder or 'model'}: cannot load ({type(exc).__name__}: "
+                                 f"{exc})")
+            return
+        if self.cancel.is_set():  # cancelled after the last stage that checks it
+            _unload(svc)
+            self.loadCancelled.emit()
+            return
+        old, self.service = self.service, svc
+        self._base.clear()
+        if old is not None:
+            _unload(old)
+        info = svc.engine.info
+        self.loaded_model = LoadedModel(info, request, tuple(warnings + list(svc.engine.warnings)),
+                                        info.kind == "llm", time.perf_counter() - t0)
+        self.loaded.emit(self.loaded_model)
+
+    @Slot()
+    def probe_hardware(self) -> None:
+        """Report the GPUs torch sees (for the model manager's device choice)."""
+        try:
+            from osler.reasoning.hardware import gpu_report
+
+            self.hardware.emit(gpu_report(probe_bitsandbytes=False))
+        except Exception as exc:
+            self.hardware.emit(f"{type(exc).__name__}: {exc}")
+
+    # --- computing ---------------------------------------------------------------
+
+    @Slot(object)
+    def compute(self, request: DdxRequest) -> None:
+        """The differential for REQUEST, unless a newer request has been made meanwhile."""
+        if request.seq < self.latest_seq:
+            return
+        if self.service is None:
+            self.computeFailed.emit(request.seq, "no model is loaded")
+            return
+        self.computing = True
+        t0 = time.perf_counter()
+        try:
+            llm = self.loaded_model is not None and self.loaded_model.is_llm
+            if request.whatif.active:
+                base = self._record_differential(request, False)
+                diff = self.service.run_findings(
+                    request.whatif.apply(base.findings), base.case.age, base.case.sex,
+                    request.top, request.timeline.patient.id, base.at,
+                    timeline=request.timeline, when=request.at)
+            else:
+                base = diff = self._record_differential(request, request.rationale and llm)
+            self.computed.emit(DdxResult(request.seq, diff, tuple(base.findings),
+                                         request.whatif, request.at,
+                                         time.perf_counter() - t0))
+        except INPUT_ERRORS as exc:
+            self.computeFailed.emit(request.seq, str(exc))
+        except Exception as exc:  # keep the app running; say what failed
+            self.computeFailed.emit(request.seq, f"internal error while computing the "
+                                    f"differential ({type(exc).__name__}: {exc})")
+        finally:
+            self.computing = False
+
+    def _record_differential(self, request: DdxRequest, rationale: bool) -> Differential:
+        """The record's own differential at `at`, cached per record and time (a cached one
+        without a rationale is recomputed when a rationale is asked for)."""
+        key = (id(request.timeline), request.at)
+        cached = self._base.get(key)
+        if cached is None or (rationale and cached.rationale is None):
+            if len(self._base) > 32:
+                self._base.clear()
+            cached = self._base[key] = self.service.run(
+                timeline=request.timeline, at=request.at, top=request.top,
+                rationale=rationale,
+                on_token=lambda text: self.token.emit(request.seq, text))
+        return cached
+
+    @Slot()
+    def shutdown(self) -> None:
+        """Free the model (called on the worker thread before it stops)."""
+        if self.service is not None:
+            _unload(self.service)
+            self.service = None
+        self._base.clear()
+        thread = QThread.currentThread()
+        app = QCoreApplication.instance()
+        if thread == self.thread() and (app is None or thread != app.thread()):
+            thread.quit()  # only ever a worker thread, never the window's own
+
+
+def _unload(service: Any) -> None:
+    unload = getattr(service.engine, "unload", None)
+    if unload is not None:
+        with contextlib.suppress(Exception):  # freeing memory must not fail the swap
+            unload()
+    gc.collect()
+
+
+class ModelThread(QThread):
+    """The QThread a ModelWorker lives on (named, so it shows in debuggers and crash logs)."""
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self.setObjectName("osler-model")
+
+
+def model_folder_kind(folder: str | Path) -> str:
+    """'osler' (osler.json), 'llm' (a Hugging Face config.json), or 'unknown' — no loading."""
+    path = Path(folder)
+    if (path / "osler.json").is_file():
+        return "osler"
+    if (path / "config.json").is_file():
+        return "llm"
+    return "unknown"
