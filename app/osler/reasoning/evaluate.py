@@ -42,7 +42,7 @@ def evaluate(kb: KnowledgeBase, engines: dict[str, Engine], vignettes: list[Vign
         "gold_matchable": sum(t.method != "unmatched" for t in targets),
         "gold_match_methods": {k: sum(t.method == k for t in targets)
                                for k in ("name", "contained-name", "icd10-description",
-                                         "unmatched")},
+                                         "semantic", "unmatched")},
         "mean_findings": round(float(np.mean([len(c.findings) for c, _ in cases])), 2),
         "engines": {},
         "cases": [],
@@ -69,6 +69,7 @@ def evaluate(kb: KnowledgeBase, engines: dict[str, Engine], vignettes: list[Vign
     for i, v in enumerate(vignettes):
         report["cases"].append({
             "id": v.id, "gold": v.gold, "match": targets[i].method,
+            "matched": targets[i].matched,
             "findings": len(cases[i][0].findings),
             "rank": {name: ranks[name][i] for name in engines},
             "top3": {name: tops[name][i] for name in engines},

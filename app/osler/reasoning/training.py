@@ -33,7 +33,7 @@ class TrainConfig:
     hidden: int = 256
     layers: int = 2
     dropout: float = 0.1
-    steps: int = 6000
+    steps: int = 5000
     batch: int = 512
     lr: float = 2e-3
     weight_decay: float = 0.01
@@ -43,7 +43,7 @@ class TrainConfig:
     calibration_cases: int = 20000
     eval_cases: int = 20000
     threads: int = 2
-    time_budget_s: float = 3300.0
+    time_budget_s: float = 3000.0
     noise: NoiseModel = field(default_factory=NoiseModel)
 
 
