@@ -65,6 +65,10 @@ def test_add_show_remove_round_trip(capsys, tmp_path, user_folder):
     code, out, err = run(capsys, "cases", "add", str(record), "--title", "Cough, fever 62F",
                          "--gold", "pneumonia")
     assert code == 2 and "already exists" in err
+    code, out, err = run(capsys, "cases", "add", str(record), "--title", "Cough, fever 62F",
+                         "--gold", "heart attack", "--force", "--json")
+    assert code == 0, err
+    assert json.loads(out)["gold"]["icd10"][0].startswith("I21")
     code, out, _ = run(capsys, "cases", "remove", "cough-fever-62f")
     assert code == 0 and not any(user_folder.iterdir())
 
