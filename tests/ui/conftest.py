@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from tests.conftest import small_bundle
 
 
@@ -103,3 +104,77 @@ def two_patient_bundle() -> dict:
     b.vital("2024-02-01T10:00:00+00:00", "8867-4", "Heart rate", 64, "/min")
     b.procedure("2023-02-01", "73761001", "Colonoscopy")
     return {"resourceType": "Bundle", "type": "collection", "entry": a.entries + b.entries}
+
+
+# --- the differential, its model thread and the audit trail (issue 6, part 2) ----------
+
+@pytest.fixture
+def audit_db(tmp_path: Path, monkeypatch) -> Path:
+    """A private audit store location, in passphrase mode (OSLER_PASSPHRASE), never the user's."""
+    from tests.audit.sample import PASSPHRASE
+
+    db = tmp_path / "audit" / "audit.db"
+    monkeypatch.setenv("OSLER_AUDIT_DB", str(db))
+    monkeypatch.setenv("OSLER_PASSPHRASE", PASSPHRASE)
+    return db
+
+
+def fast_provider(ask):
+    """The window's key provider at the tests' scrypt cost, without the OS keyring."""
+    from osler.audit import KeyProvider
+    from tests.audit.sample import FAST_SCRYPT_N
+
+    return KeyProvider(ask=ask, use_keyring=False, scrypt_n=FAST_SCRYPT_N)
+
+
+def attach(qtbot, win, **options):
+    """The real differential controller on WIN with the KB's own posterior (a real engine)."""
+    from osler.ui.ddx_controller import attach_differential
+    from osler.ui.model_worker import ModelRequest
+
+    options.setdefault("model", ModelRequest("kb"))
+    options.setdefault("semantic", False)
+    options.setdefault("provider_factory", fast_provider)
+    options.setdefault("debounce_ms", 20)
+    controller = attach_differential(win, **options)
+    qtbot.waitUntil(lambda: controller.loaded_model is not None, timeout=60_000)
+    return controller
+
+
+@pytest.fixture
+def clinical(qtbot, window, app_settings, audit_db):
+    """The window with its differential attached and a clinician id already chosen."""
+    app_settings.set_clinician_id("dr-test")
+    controller = attach(qtbot, window)
+    yield controller
+    controller.shutdown()
+
+
+def shown(qtbot, controller, action, timeout: int = 60_000):
+    """Run ACTION and wait for the differential it causes; returns the DdxResult."""
+    with qtbot.waitSignal(controller.differentialShown, timeout=timeout) as blocker:
+        action()
+    return blocker.args[0]
+
+
+def answer_modal(qtbot, fill, delay_ms: int = 50) -> list[str]:
+    """Fill in the next modal dialog with FILL(dialog); it is rejected if FILL fails."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    seen: list[str] = []
+
+    def run():
+        dialog = QApplication.activeModalWidget()
+        if dialog is None:
+            QTimer.singleShot(20, run)
+            return
+        seen.append(dialog.windowTitle())
+        try:
+            fill(dialog)
+        finally:
+            if dialog.isVisible():
+                dialog.reject()
+
+    QTimer.singleShot(delay_ms, run)
+    return seen

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from tests.reasoning.conftest import tiny_kb
 
 from osler.ui.diagnosis_search import (
     Icd10Index,
@@ -12,6 +11,7 @@ from osler.ui.diagnosis_search import (
     search_diagnoses,
     search_findings,
 )
+from tests.reasoning.conftest import tiny_kb
 
 SMALL_INDEX = Icd10Index([
     ("I26", "Pulmonary embolism"),

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from tests.audit.sample import provider
-from tests.reasoning.conftest import tiny_kb
 
 from osler.audit import AuditInputError, AuditStore
 from osler.reasoning.service import DdxService
 from osler.ui.overrides import OverrideRequest, build_record, default_clinician_id
+from tests.audit.sample import provider
+from tests.reasoning.conftest import tiny_kb
 
 
 @pytest.fixture(scope="module")

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from osler.ui.main_window import MainWindow
 from tests.conftest import shared
 from tests.ui.conftest import open_and_wait
-
-from osler.ui.main_window import MainWindow
 
 
 def test_longest_synthea_record_shows_every_dated_event(qtbot, window):

@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
-from tests.ui.conftest import open_and_wait
 
 from osler.fhir import load_timeline
 from osler.record import EventKind
 from osler.ui.timeline_layout import build_layout
 from osler.ui.timeline_view import AXIS_H, LABEL_W, TimelineView
+from tests.ui.conftest import open_and_wait
 
 
 @pytest.fixture

@@ -10,11 +10,11 @@ import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QAbstractButton, QApplication, QCheckBox, QLineEdit
-from tests.ui.conftest import open_and_wait, two_patient_bundle
 
 from osler.fhir import import_path
 from osler.ui.main_window import MainWindow
 from osler.ui.resources import demo_case, demo_cases
+from tests.ui.conftest import open_and_wait, two_patient_bundle
 
 
 def test_demo_record_opens_through_the_worker(qtbot, window, monkeypatch):

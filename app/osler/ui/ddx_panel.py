@@ -241,6 +241,7 @@ class DifferentialPanel(QWidget):
         self._overrides_why = ""
         self._build()
         self._connect()
+        self._update_buttons()
         self.show_message("Open a record to see its differential.")
 
     # --- construction -----------------------------------------------------------
@@ -453,6 +454,7 @@ class DifferentialPanel(QWidget):
         self.next_best.clear()
         self.rationale.clear()
         self.whatif_banner.hide()
+        self._update_buttons()
         if timeline is not None:
             self.show_message("Computing the differential…")
 
