@@ -236,3 +236,17 @@ def test_cli_selfcheck_json_and_exit_status(tmp_path, capsys, tiny_model, no_pas
     rc = main(["selfcheck", "--model", str(tmp_path / "missing")])
     err = capsys.readouterr().err
     assert rc == 2 and "--model" in err and err.strip().count("\n") == 0
+
+
+def test_ddx_bench_measures_a_model_and_skips_without_one(tiny_model, tmp_path, capsys):
+    """The benchmark's plumbing (its timings are for bench runs, never asserted here)."""
+    from bench.ddx_bench import main as bench_main
+    from bench.ddx_bench import run as bench_run
+
+    r = bench_run(tiny_model, 3, DEMO, threads=1)
+    assert r["model"]["id"] == "tiny-ddx" and r["findings"] == 23
+    assert r["model_runs_per_differential"] == 26
+    assert r["differential_ms"] > 0 and r["naive_bayes_differential_ms"] > 0
+    assert r["ratio_vs_naive_bayes"] > 0 and r["load_s"] > 0
+    assert bench_main(["--model", str(tmp_path / "none")]) == 0
+    assert "skipped" in capsys.readouterr().out
