@@ -227,3 +227,24 @@ def test_audit_viewer_reports_a_tampered_store(qtbot, demo, audit_db):
     assert viewer.result.text().startswith("NOT INTACT")
     assert viewer.problems.isVisible() and viewer.problems.count() >= 1
     assert "entry #2" in viewer.problems.item(0).text()
+
+
+def test_dragging_a_diagnosis_re_ranks_it_with_a_reason(qtbot, demo, audit_db):
+    from PySide6.QtCore import QModelIndex
+
+    panel = demo.panel
+    names = panel.names()
+
+    def reason(dialog):
+        assert "from rank 4 to rank 1" in dialog.findChild(type(dialog.problem)).text()
+        dialog.reason.setCurrentIndex(dialog.reason.findData("findings-not-in-record"))
+        ok(dialog)
+
+    answer_modal(qtbot, reason)
+    # What QListWidget's internal-move drop does: move the row in its model.
+    entry = appended(qtbot, demo, lambda: panel.list.model().moveRow(
+        QModelIndex(), 3, QModelIndex(), 0))
+    assert entry.action == "rerank" and entry.diagnosis["name"] == names[3]
+    assert entry.diagnosis["rank"] == 4 and entry.decision == {"new_rank": 1}
+    assert panel.names()[:4] == [names[3], *names[:3]]
+    assert "moved" in panel.list.item(0).data(Qt.ItemDataRole.AccessibleTextRole)

@@ -186,7 +186,7 @@ def test_window_without_a_record_says_so(qtbot, window, clinical):
     menus = [a.text() for a in window.menuBar().actions()]
     assert menus == ["&File", "&View", "&Tools", "&Help"]
     tools = [a.text() for a in clinical.tools_menu.actions() if a.text()]
-    assert tools[:2] == ["&Model manager…", "&Audit trail…"]
+    assert tools[:3] == ["Go to the &differential", "&Model manager…", "&Audit trail…"]
     help_menu = window.menuBar().actions()[-1].menu()
     assert help_menu.actions()[0].text() == "&Self-check…"
 

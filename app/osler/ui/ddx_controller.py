@@ -117,6 +117,8 @@ class DifferentialController(QObject):
 
         self.panel = DifferentialPanel(self.kb)
         window.set_side_panel(self.panel)
+        if (state := self.settings.blob("ddxSplitter")) is not None:
+            self.panel.splitter.restoreState(state)
         self._start_model_thread(semantic)
         self._start_audit_thread(audit_path, provider_factory)
         self._debounce = QTimer(self)
@@ -190,8 +192,12 @@ class DifferentialController(QObject):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.window and event.type() == QEvent.Type.Close:
+            self.settings.set_blob("ddxSplitter", self.panel.splitter.saveState())
             self.shutdown()
         return super().eventFilter(watched, event)
+
+    def focus_differential(self) -> None:
+        self.panel.list.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
     # --- wiring ------------------------------------------------------------------
 
@@ -224,10 +230,14 @@ class DifferentialController(QObject):
                                          "export")
         self.clinician_action = self._action("&Clinician id…", lambda: self.clinician_id(
             force=True), None, "The id your overrides are recorded under")
+        self.focus_action = self._action(
+            "Go to the &differential", self.focus_differential, "Ctrl+Shift+D",
+            "Move the keyboard focus to the list of diagnoses")
         self.rationale_action = self._action(
             "&Write rationale again", lambda: self.request_differential(rationale=True), None,
             "Ask the local language model for its cited rationale again")
-        for a in (self.model_manager_action, self.audit_action, self.clinician_action):
+        for a in (self.focus_action, self.model_manager_action, self.audit_action,
+                  self.clinician_action):
             tools.addAction(a)
         tools.addSeparator()
         tools.addAction(self.rationale_action)

@@ -187,12 +187,7 @@ class DiagnosisList(QListWidget):
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setUniformItemSizes(True)
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-        self._drag_row: int | None = None
         self.model().rowsMoved.connect(self._rows_moved)
-
-    def startDrag(self, actions: Any) -> None:
-        self._drag_row = self.currentRow()
-        super().startDrag(actions)
 
     def _rows_moved(self, _parent: Any, start: int, _end: int, _dest: Any, row: int) -> None:
         to = row if row <= start else row - 1
@@ -357,15 +352,15 @@ class DifferentialPanel(QWidget):
         self.findings.setAccessibleName("Findings the model sees")
         f_layout.addWidget(self.findings, 1)
         row = QHBoxLayout()
-        self.toggle_button = QPushButton("&Toggle")
+        self.toggle_button = QPushButton("Toggle")
         self.toggle_button.setToolTip("present → absent → left out → present")
-        self.reset_button = QPushButton("Reset what-&if")
+        self.reset_button = QPushButton("Reset what-if")
         self.reset_button.setToolTip("Back to the findings in the record")
         row.addWidget(self.toggle_button)
         row.addStretch(1)
         row.addWidget(self.reset_button)
         f_layout.addLayout(row)
-        self.tabs.addTab(findings, "&Findings (what if)")
+        self.tabs.addTab(findings, "Findings (what &if)")
 
         self.next_best = QTreeWidget()
         self.next_best.setObjectName("nextBest")
