@@ -1,7 +1,9 @@
-"""Where Osler's shipped files live: resources/ (KB, cases, icons) and models/.
+"""Where Osler's shipped files live: resources/ (KB, cases, icons, styles) and models/.
 
-Looked up once: $OSLER_HOME if set, a PyInstaller bundle, or the source tree (editable
-install / checkout). Per-user data and settings use platformdirs, not this module.
+The one place that knows: $OSLER_HOME if set, a PyInstaller bundle, the source tree
+(editable install or checkout), or <prefix>/share/osler. $OSLER_RESOURCES overrides
+resources/ alone and $OSLER_KB the knowledge-base pack. Per-user data and settings use
+platformdirs, not this module.
 """
 
 from __future__ import annotations
@@ -25,11 +27,23 @@ def install_root() -> Path:
     for parent in here.parents:
         if (parent / "resources").is_dir() and (parent / "models").is_dir():
             return parent
+    shared = Path(sys.prefix) / "share" / "osler"
+    if (shared / "resources").is_dir():
+        return shared
     return here.parents[2]
 
 
 def resources_dir() -> Path:
+    env = os.environ.get("OSLER_RESOURCES")
+    if env:
+        return Path(env).expanduser()
     return install_root() / "resources"
+
+
+def kb_dir() -> Path:
+    """The knowledge-base pack in use: $OSLER_KB, else the shipped resources/kb."""
+    env = os.environ.get("OSLER_KB")
+    return Path(env).expanduser() if env else resources_dir() / "kb"
 
 
 def models_dir() -> Path:

@@ -9,9 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import re
-import sys
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -43,16 +41,9 @@ EVENT_KINDS = tuple(k.value for k in EventKind)
 
 def default_pack_dir() -> Path:
     """$OSLER_KB if set, else resources/kb of the installation (or source checkout)."""
-    env = os.environ.get("OSLER_KB")
-    if env:
-        return Path(env).expanduser()
-    home = os.environ.get("OSLER_HOME")
-    if home:
-        return Path(home).expanduser() / "resources" / "kb"
-    bundle = getattr(sys, "_MEIPASS", None)
-    if bundle:
-        return Path(bundle) / "resources" / "kb"
-    return Path(__file__).resolve().parents[3] / "resources" / "kb"
+    from osler.locations import kb_dir
+
+    return kb_dir()
 
 
 @cache

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from functools import cache
 from pathlib import Path
+
+from osler import locations
 
 ENV_VAR = "OSLER_RESOURCES"
 DEMO_CASE = "demo-chest-pain.json"
@@ -15,29 +15,15 @@ class ResourcesNotFound(RuntimeError):
     """The resources folder is missing: the installation is incomplete."""
 
 
-def _candidates() -> list[Path]:
-    here = Path(__file__).resolve()
-    found = []
-    if os.environ.get(ENV_VAR):
-        found.append(Path(os.environ[ENV_VAR]))
-    bundle = getattr(sys, "_MEIPASS", None)  # a PyInstaller build unpacks data here
-    if bundle:
-        found.append(Path(bundle) / "resources")
-    # An editable install or a source checkout: <repo>/app/osler/ui/resources.py.
-    found.extend(parent / "resources" for parent in here.parents)
-    found.append(Path(sys.prefix) / "share" / "osler" / "resources")
-    return found
-
-
 @cache
 def resources_dir() -> Path:
-    """The folder holding cases/, styles/ and icons/; OSLER_RESOURCES overrides."""
-    for path in _candidates():
-        if (path / "cases").is_dir() or (path / "styles").is_dir():
-            return path
+    """The folder holding cases/, styles/ and icons/ (found by osler.locations)."""
+    path = locations.resources_dir()
+    if (path / "cases").is_dir() or (path / "styles").is_dir():
+        return path
     raise ResourcesNotFound(
-        "Osler's resources folder (cases, styles, icons) was not found; set "
-        f"{ENV_VAR} to it or reinstall"
+        f"Osler's resources folder (cases, styles, icons) was not found at {path}; set "
+        f"{ENV_VAR} or OSLER_HOME, or reinstall"
     )
 
 
