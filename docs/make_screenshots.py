@@ -91,6 +91,32 @@ def main() -> int:
         written.append(path)
         print(f"wrote {path.relative_to(REPO) if path.is_relative_to(REPO) else path}")
 
+    def wait_for(condition, what: str, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while not condition() and time.monotonic() < deadline:
+            app.processEvents()
+            time.sleep(0.01)
+        if not condition():
+            raise SystemExit(f"timed out waiting for {what}")
+        settle()
+
+    def modal(fill) -> None:
+        """Run FILL on the next modal dialog once it is shown (the caller then opens it)."""
+        from PySide6.QtCore import QTimer
+
+        def run() -> None:
+            dialog = QApplication.activeModalWidget()
+            if dialog is None:
+                QTimer.singleShot(20, run)
+                return
+            try:
+                fill(dialog)
+            finally:
+                if dialog.isVisible():
+                    dialog.reject()
+
+        QTimer.singleShot(50, run)
+
     def open_and_wait(window, path: Path, **kw) -> None:
         done: list[object] = []
         window.recordLoaded.connect(done.append)
@@ -107,13 +133,22 @@ def main() -> int:
         settle()
 
     settings = AppSettings(QSettings(str(settings_dir / "osler.ini"), QSettings.Format.IniFormat))
+    settings.set_clinician_id("dr-demo")
+    # A throw-away audit trail: the pictures never touch the user's own store.
+    os.environ["OSLER_AUDIT_DB"] = str(settings_dir / "audit" / "audit.db")
+    os.environ.setdefault("OSLER_PASSPHRASE", "screenshots only, not a real passphrase")
     window = MainWindow(settings=settings, theme="light")
     window.resize(*SIZE)
     window.show()
+    from osler.ui.ddx_controller import attach_differential
+
+    ddx = attach_differential(window)
+    wait_for(lambda: ddx.loaded_model is not None, "the model to load")
     settle(300)
 
     # 1. The demo patient with a lab selected: details and trend with the reference range.
     open_and_wait(window, demo_case())
+    wait_for(lambda: ddx.result is not None, "the differential")
     view = window.timeline_view
     timeline = window.current
     ddimer = next(e for e in timeline if e.display.startswith("Fibrin D-dimer"))
@@ -190,6 +225,90 @@ def main() -> int:
     box.show()
     shoot(box, "import-error.png")
     box.close()
+
+    # 10. The differential beside the timeline, an evidence item clicked.
+    window.resize(*SIZE)
+    open_and_wait(window, demo_case())
+    wait_for(lambda: ddx.result is not None and ddx.result.differential.patient_id
+             == window.current.patient.id, "the demo differential")
+    panel = ddx.panel
+    panel.list.setCurrentRow(0)
+    item = next(i for i in panel.evidence_items() if i.text(0) == "Swelling of one leg")
+    panel.evidence.setCurrentItem(item)
+    panel._evidence_item(item)
+    settle(1000)
+    shoot(window, "differential.png")
+
+    # 11. What if the D-dimer were normal? (hypothetical; the record is unchanged)
+    panel.tabs.setCurrentIndex(1)
+    seq = ddx.seq
+    ddx.toggle_finding("raised-d-dimer")
+    wait_for(lambda: ddx.result is not None and ddx.result.seq > seq, "the what-if")
+    panel.findings.setCurrentItem(panel.finding_item("raised-d-dimer"))
+    shoot(window, "what-if.png")
+    seq = ddx.seq
+    ddx.reset_whatif()
+    wait_for(lambda: ddx.result is not None and ddx.result.seq > seq, "the reset")
+    panel.tabs.setCurrentIndex(0)
+
+    # 12. Overrides: reject with a coded reason, add a diagnosis the model did not list.
+    def reject(dialog) -> None:
+        dialog.reason.setCurrentIndex(dialog.reason.findData("insufficient-evidence"))
+        dialog.text.setPlainText("No consolidation on the chest film")
+        dialog.resize(520, dialog.height())
+        shoot(dialog, "override-reject.png")
+        dialog.accept()
+
+    appended: list[object] = []
+    ddx.auditAppended.connect(appended.append)
+    panel.list.setCurrentRow(1)
+    modal(reject)
+    panel.reject_button.click()
+    wait_for(lambda: len(appended) == 1, "the audit entry")
+
+    def add(dialog) -> None:
+        dialog.search.setText("aortic")
+        wait_for(lambda: dialog.index is not None, "the ICD-10-CM index")
+        dialog.refresh()
+        shoot(dialog, "override-add.png")
+        dialog.accept()
+
+    modal(add)
+    panel.add_button.click()
+    wait_for(lambda: len(appended) == 2, "the audit entry")
+    panel.list.setCurrentRow(0)
+    ddx.accept(1)
+    wait_for(lambda: len(appended) == 3, "the audit entry")
+    shoot(window, "overrides.png")
+
+    # 13. The audit viewer after Verify.
+    viewer = ddx.show_audit_viewer()
+    wait_for(lambda: viewer.table.rowCount() == 3, "the audit entries")
+    viewer.verify()
+    wait_for(lambda: viewer.result.text().startswith(("OK", "NOT", "Could")), "verification")
+    shoot(viewer, "audit-viewer.png")
+    viewer.close()
+
+    # 14. The model manager.
+    manager = ddx.show_model_manager()
+    wait_for(lambda: ddx.hardware is not None, "the GPU probe")
+    shoot(manager, "model-manager.png")
+    manager.close()
+
+    # 15. The self-check (as on first start).
+    check = ddx.show_selfcheck(first_run=True)
+    wait_for(lambda: bool(check.checks), "the self-check", timeout=300)
+    shoot(check, "selfcheck.png")
+    check.close()
+
+    # 16. The passphrase dialog shown when there is no secure keyring.
+    from osler.ui.passphrase_dialog import PassphraseDialog
+
+    ask = PassphraseDialog("Choose a passphrase for the new Osler audit trail (no secure OS "
+                           "keyring)", True, window)
+    ask.show()
+    shoot(ask, "passphrase.png")
+    ask.close()
 
     window.close()
     shutil.rmtree(tmp, ignore_errors=True)
