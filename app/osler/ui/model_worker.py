@@ -106,7 +106,8 @@ class ModelWorker(QObject):
         self.cancel = threading.Event()
         self.latest_seq = 0  # set from the UI thread; an int store is atomic in CPython
         self.computing = False
-        self._base: dict[tuple[int, datetime | None], Differential] = {}
+        self._base: dict[datetime | None, Differential] = {}
+        self._cached_timeline: Timeline | None = None
 
     # --- loading -----------------------------------------------------------------
 
@@ -168,6 +169,7 @@ class ModelWorker(QObject):
             return
         old, self.service = self.service, svc
         self._base.clear()
+        self._cached_timeline = None
         if old is not None:
             _unload(old)
         info = svc.engine.info
@@ -219,14 +221,16 @@ class ModelWorker(QObject):
             self.computing = False
 
     def _record_differential(self, request: DdxRequest, rationale: bool) -> Differential:
-        """The record's own differential at `at`, cached per record and time (a cached one
-        without a rationale is recomputed when a rationale is asked for)."""
-        key = (id(request.timeline), request.at)
-        cached = self._base.get(key)
+        """The record's own differential at `at`, cached for the record on screen (a cached
+        one without a rationale is recomputed when a rationale is asked for)."""
+        if request.timeline is not self._cached_timeline:
+            self._base.clear()  # only the current record is cached (and kept alive)
+            self._cached_timeline = request.timeline
+        cached = self._base.get(request.at)
         if cached is None or (rationale and cached.rationale is None):
             if len(self._base) > 32:
                 self._base.clear()
-            cached = self._base[key] = self.service.run(
+            cached = self._base[request.at] = self.service.run(
                 timeline=request.timeline, at=request.at, top=request.top,
                 rationale=rationale,
                 on_token=lambda text: self.token.emit(request.seq, text))
@@ -239,6 +243,7 @@ class ModelWorker(QObject):
             _unload(self.service)
             self.service = None
         self._base.clear()
+        self._cached_timeline = None
         thread = QThread.currentThread()
         app = QCoreApplication.instance()
         if thread == self.thread() and (app is None or thread != app.thread()):
