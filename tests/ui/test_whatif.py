@@ -56,3 +56,4 @@ def test_an_added_finding_leaves_the_list_after_absent_and_reset_clears_everythi
     assert "chest-pain" not in states(w) and not w.active
     w = WhatIf().add("chest-pain", "Chest pain").toggle("fever", BASE)
     assert w.active and not w.reset().active
+

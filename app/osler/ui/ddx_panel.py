@@ -58,11 +58,13 @@ DECISION_TEXT = {"accept": "✓ accepted", "reject": "✗ rejected", "rerank": "
 
 
 def percent(p: float | None) -> str:
-    """'99.9 %', '<0.1 %', or '—' for a diagnosis the clinician added."""
+    """'42.0 %', '<0.1 %', '>99.9 %', or '—' for a diagnosis the clinician added."""
     if p is None:
         return "—"
     if 0 < p < 0.001:
         return "<0.1 %"
+    if 0.999 < p < 1:
+        return ">99.9 %"  # never round a model estimate up to certainty
     return f"{p * 100:.1f} %"
 
 
