@@ -3,10 +3,11 @@ thread, with passphrase set-up for the audit trail when there is no secure keyri
 
 from __future__ import annotations
 
+import html
 import threading
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -88,6 +89,14 @@ class SelfCheckDialog(QDialog):
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         layout.addWidget(self.tree, 1)
+        self.details = QLabel("")
+        self.details.setObjectName("selfCheckDetails")
+        self.details.setAccessibleName("Details of the selected check")
+        self.details.setWordWrap(True)
+        self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.details.setMinimumHeight(48)
+        layout.addWidget(self.details)
+        self.tree.currentItemChanged.connect(self._show_details)
         self.progress = QProgressBar()
         self.progress.setAccessibleName("Self-check progress")
         self.progress.setRange(0, 100)
@@ -122,6 +131,7 @@ class SelfCheckDialog(QDialog):
         if self.job is not None and not self.job.done.is_set():
             return
         self.tree.clear()
+        self.details.setText("")
         self.summary.setText("")
         self.progress.setValue(0)
         self.progress.show()
@@ -145,6 +155,11 @@ class SelfCheckDialog(QDialog):
             item = QTreeWidgetItem(self.tree, [c.name, MARK[c.status], c.detail])
             item.setToolTip(2, c.detail)
             item.setForeground(1, QColor(COLOUR[c.status]))
+        worst = next((i for i, c in enumerate(checks) if c.status == FAIL), None)
+        if worst is None:
+            worst = next((i for i, c in enumerate(checks) if c.status == WARN), 0)
+        if checks:
+            self.tree.setCurrentItem(self.tree.topLevelItem(worst))
         status = overall(checks)
         failed = [c.name for c in checks if c.status == FAIL]
         self.summary.setText(
@@ -156,6 +171,13 @@ class SelfCheckDialog(QDialog):
         self.passphrase_button.setVisible(bool(audit and audit.data.get(
             "needs_passphrase_setup")))
         self.finished_checks.emit(self.checks)
+
+    def _show_details(self, item: QTreeWidgetItem | None, _previous: object = None) -> None:
+        if item is None:
+            self.details.setText("")
+            return
+        self.details.setText(f"<b>{item.text(0)}</b> ({item.text(1)}): "
+                             f"{html.escape(item.text(2))}")
 
     def set_up_passphrase(self) -> None:
         """Create the audit store now (the controller asks for the passphrase twice)."""
