@@ -49,3 +49,14 @@ def test_resources_are_found_from_the_package():
     assert (root / "cases" / "demo-chest-pain.json").is_file()
     assert (root / "styles" / "light.qss").is_file() and (root / "styles" / "dark.qss").is_file()
     assert (root / "icons" / "osler.svg").is_file()
+
+
+def test_model_and_selfcheck_options_parse():
+    args = build_parser().parse_args(["--model", "/models/llama", "--device", "cpu",
+                                      "--quantization", "nf4", "--no-selfcheck"])
+    assert args.model == "/models/llama" and args.device == "cpu"
+    assert args.quantization == "nf4" and args.no_selfcheck
+    defaults = build_parser().parse_args([])
+    assert defaults.model is None and defaults.device == "auto" and not defaults.no_selfcheck
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--quantization", "fp3"])
