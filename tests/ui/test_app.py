@@ -60,3 +60,28 @@ def test_model_and_selfcheck_options_parse():
     assert defaults.model is None and defaults.device == "auto" and not defaults.no_selfcheck
     with pytest.raises(SystemExit):
         build_parser().parse_args(["--quantization", "fp3"])
+
+
+def test_first_start_attaches_the_differential_and_shows_the_selfcheck_once(
+        qtbot, window, app_settings, audit_db):
+    from osler.ui.app import _attach_differential
+
+    _attach_differential(window, app_settings, build_parser().parse_args([]))
+    controller = window.ddx
+    try:
+        assert window.side_widget is controller.panel
+        qtbot.waitUntil(lambda: controller.selfcheck_dialog is not None
+                        and controller.selfcheck_dialog.isVisible(), timeout=10_000)
+        assert app_settings.selfcheck_done()
+        qtbot.waitUntil(lambda: bool(controller.selfcheck_dialog.checks), timeout=180_000)
+        controller.selfcheck_dialog.close()
+    finally:
+        controller.shutdown()
+    second = type(window)(settings=app_settings, theme="light")
+    qtbot.addWidget(second)
+    _attach_differential(second, app_settings, build_parser().parse_args([]))
+    try:
+        qtbot.wait(800)
+        assert second.ddx.selfcheck_dialog is None, "the self-check was shown again"
+    finally:
+        second.ddx.shutdown()
