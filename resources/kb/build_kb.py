@@ -195,6 +195,7 @@ def build_findings(symcat_symptoms: dict[str, Any], cur: dict[str, Any], syn: di
         if fid not in findings:
             raise BuildError(f"curation/findings.json symptom_codes: unknown finding {fid!r}")
         findings[fid]["codes"] = sorted({*findings[fid].get("codes", []), *codes})
+    apply_qualifiers(findings, cur)
     for child, parent in hierarchy.items():
         for fid in (child, parent):
             if fid not in findings:
@@ -224,10 +225,45 @@ def build_findings(symcat_symptoms: dict[str, Any], cur: dict[str, Any], syn: di
     out = []
     for fid in sorted(findings):
         f = findings[fid]
-        out.append({k: f[k] for k in ("id", "label", "category", "synonyms", "negated_synonyms",
-                                      "codes", "rules", "record", "aliases", "parent", "sources")
-                    if f.get(k) not in (None, [], "")})
+        out.append({k: f[k] for k in FINDING_KEYS if f.get(k) not in (None, [], "", False)})
     return out, aliases
+
+
+FINDING_KEYS = ("id", "label", "category", "synonyms", "negated_synonyms", "codes", "rules",
+                "record", "aliases", "parent", "sources", "sex", "min_age", "max_age",
+                "direction", "circumstance", "past", "current_only", "recent")
+
+
+def apply_qualifiers(findings: dict[str, dict[str, Any]], cur: dict[str, Any]) -> None:
+    """Who each finding can describe (sex, ages) and how text may qualify it (direction,
+    circumstance, past form, current-only, recent), from curation/findings.json. Extraction only:
+    none of these changes a finding id or a number the model learns from."""
+    def known(fid: str, where: str) -> dict[str, Any]:
+        if fid not in findings:
+            raise BuildError(f"curation/findings.json {where}: unknown finding {fid!r}")
+        return findings[fid]
+
+    pop = cur.get("populations", {})
+    for sex in ("female", "male"):
+        for fid in pop.get(sex, []):
+            known(fid, f"populations.{sex}")["sex"] = sex
+    for fid, ages in pop.get("ages", {}).items():
+        f = known(fid, "populations.ages")
+        for key in ("min_age", "max_age"):
+            if key in ages:
+                f[key] = ages[key]
+    qual = cur.get("qualifiers", {})
+    for direction in ("increased", "decreased"):
+        for fid in qual.get("direction", {}).get(direction, []):
+            known(fid, f"qualifiers.direction.{direction}")["direction"] = direction
+    for fid in qual.get("circumstance", []):
+        known(fid, "qualifiers.circumstance")["circumstance"] = True
+    for key in ("current_only", "recent"):
+        for fid in qual.get(key, []):
+            known(fid, f"qualifiers.{key}")[key] = True
+    for fid, past in qual.get("past", {}).items():
+        known(past, "qualifiers.past")
+        known(fid, "qualifiers.past")["past"] = past
 
 
 # --- priors ------------------------------------------------------------------------
@@ -551,7 +587,8 @@ def build(shared: Path, out: Path) -> dict[str, Any]:
     files = {
         "conditions.json": {"conditions": cond_list},
         "findings.json": {"findings": findings,
-                          "blocked_phrases": sorted(cur_syn.get("blocked", []))},
+                          "blocked_phrases": blocked_phrases(cur_syn),
+                          "normal_systems": normal_systems(cur_syn, fids)},
         "icd10_mapping.json": {"release": icd.release, "conditions": mapping},
     }
     digests = {}
@@ -577,6 +614,29 @@ def build(shared: Path, out: Path) -> dict[str, Any]:
     (out / "manifest.json").write_text(
         json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return summary(cond_list, findings, mapping)
+
+
+def blocked_phrases(syn: dict[str, Any]) -> list[str]:
+    """Phrases that name no finding: the 'blocked' list and the other senses of ambiguous
+    words ('ST depression' is an ECG sign, not low mood)."""
+    phrases = set(syn.get("blocked", []))
+    for word, senses in syn.get("senses", {}).items():
+        if word != "about":
+            phrases.update(senses)
+    return sorted(phrases)
+
+
+def normal_systems(syn: dict[str, Any], fids: set[str]) -> list[dict[str, Any]]:
+    """Examination systems and test panels whose 'normal' statement makes findings absent."""
+    out = []
+    for entry in syn.get("normal_systems", {}).get("systems", []):
+        for fid in entry["absent"]:
+            if fid not in fids:
+                raise BuildError(f"curation/synonyms.json normal_systems {entry['name']}: "
+                                 f"unknown finding {fid!r}")
+        out.append({"name": entry["name"], "phrases": entry["phrases"],
+                    "absent": entry["absent"]})
+    return out
 
 
 def dump(doc: dict[str, Any]) -> str:

@@ -3,7 +3,9 @@ the vital signs and common labs written in free text ("BP 85/50", "temp 38.9 C",
 
 A value that meets a rule makes the finding present; a value that does not makes it absent
 (a normal temperature is evidence against fever). Units are converted to the rule's unit;
-a value in a unit that cannot be converted is not used.
+a value in a unit that cannot be converted is not used. Rules may be for one sex or an age
+range (children's heart and breathing rates); with the sex or age unknown, or known only
+to the year, the value decides only if every rule it might fall under agrees.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from osler.knowledge import FindingDef, KnowledgeBase
+from osler.findings.population import Age, age_span
+from osler.knowledge import FindingDef, KnowledgeBase, ThresholdRule
 from osler.knowledge.units import canonical_unit, convert
 
 
@@ -38,40 +41,49 @@ class MeasurementIndex:
     def of(kb: KnowledgeBase) -> MeasurementIndex:
         return kb.derived("findings.measurements", MeasurementIndex)
 
-    def judge(self, loinc: str, value: float, unit: str | None, sex: str | None
-              ) -> list[Verdict]:
+    def judge(self, loinc: str, value: float, unit: str | None, sex: str | None,
+              age: Age | None = None) -> list[Verdict]:
         """Every finding this measurement decides, present or absent."""
         out = []
         for f in self.by_loinc.get(loinc, ()):
-            v = decide(f, loinc, value, unit, sex)
+            v = decide(f, loinc, value, unit, sex, age)
             if v is not None:
                 out.append(v)
         return out
 
 
-def decide(f: FindingDef, loinc: str, value: float, unit: str | None, sex: str | None
-           ) -> Verdict | None:
-    """Present/absent from one value, or None (no rule for this code, unit unknown, or a
-    sex-specific rule with the sex unknown and the value between the two thresholds)."""
-    rules = [r for r in f.rules if loinc in r.loinc]
-    if not rules:
-        return None
+def decide(f: FindingDef, loinc: str, value: float, unit: str | None, sex: str | None,
+           age: Age | None = None) -> Verdict | None:
+    """Present/absent from one value, or None: no rule for this code or population, unit
+    unknown, or the rules the patient might fall under (sex unknown; age unknown within
+    the year) disagree. With the age unknown, the adults' rule (no upper age) is used."""
+    rules = [r for r in f.rules if loinc in r.loinc and _applies(r, sex, age)]
     results = []
     for r in rules:
-        if r.sex is not None and sex is not None and r.sex != sex:
-            continue
         v = convert(value, unit, r.unit, r.molar_mass)
-        if v is None:
-            continue
-        results.append((r.matches(v), r))
+        if v is not None and (r.matches(v) or not r.present_only):
+            results.append((r.matches(v), r))
     if not results:
         return None
     hits = [r for ok, r in results if ok]
-    if sex is None and any(r.sex for _, r in results) and 0 < len(hits) < len(results):
+    populations = {(r.sex, r.min_age, r.max_age) for _, r in results}
+    if len(populations) > 1 and 0 < len(hits) < len(results):
         return None
     if hits:
         return Verdict(f, True, hits[0].describe())
     return Verdict(f, False, " and ".join(r.describe() for _, r in results))
+
+
+def _applies(r: ThresholdRule, sex: str | None, age: Age | None) -> bool:
+    """A rule may apply to this patient (sex unknown: both sexes' rules may)."""
+    if r.sex is not None and sex is not None and r.sex != sex:
+        return False
+    if r.min_age is None and r.max_age is None:
+        return True
+    span = age_span(age)
+    if span is None:
+        return r.max_age is None  # age unknown: the adults' rule
+    return r.covers_age(*span)
 
 
 # --- values written in text ----------------------------------------------------------

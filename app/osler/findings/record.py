@@ -1,16 +1,18 @@
 """A patient record at a point in time -> findings, each citing the event it came from.
 
 Vital signs and labs: the latest value of each measurement at or before the time, judged by
-the KB's thresholds (present when abnormal, absent when normal), if it is recent enough to
-describe the patient now. Conditions, medications, procedures and admissions: history and
-risk-factor findings (findings/history.py). Notes and report texts: free-text findings with
+the KB's thresholds for the patient's sex and age at the measurement (present when abnormal,
+absent when normal), if it is recent enough to describe the patient now. Findings the KB
+restricts to one sex or an age range are set aside, with a warning, for other patients.
+Conditions, medications, procedures and admissions: history and risk-factor findings
+(findings/history.py). Notes and report texts: free-text findings with
 the note's event id and the character span. Only events known at `at` are read.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from osler.findings.extract import FindingExtractor
 from osler.findings.history import HistoryRules, _aware
@@ -36,23 +38,35 @@ def findings_from_record(timeline: Timeline, kb: KnowledgeBase, at: datetime | N
     """
     known = timeline.until(at)
     ref = at if at is not None else known.end
-    sex = known.patient.sex
+    patient = known.patient
+    sex = patient.sex
     out: list[Finding] = []
-    out.extend(_measurements(known, kb, ref, sex))
-    for hit in HistoryRules.of(kb).hits(list(known), ref):
-        out.append(_from_event(hit.finding, hit.present, hit.event))
+    out.extend(_measurements(known, kb, ref, sex, patient.birth_date))
     ex = extractor or FindingExtractor(kb)
+    for hit in HistoryRules.of(kb).hits(list(known), ref):
+        f = _from_event(hit.finding, hit.present, hit.event)
+        if ex.usable_for(f, sex, exact_age(patient.birth_date, hit.event.time or ref)):
+            out.append(f)
     for e in known.by_kind(*TEXT_KINDS):
         if not e.text:
             continue
         if e.time is not None and ref is not None and _aware(ref) - _aware(e.time) > NOTE_WINDOW:
             continue
-        out.extend(ex.from_text(e.text, event_id=e.id, time=_iso(e.time), sex=sex))
+        out.extend(ex.from_text(e.text, event_id=e.id, time=_iso(e.time), sex=sex,
+                                age=exact_age(patient.birth_date, e.time or ref)))
     return out
 
 
-def _measurements(tl: Timeline, kb: KnowledgeBase, ref: datetime | None, sex: str | None
-                  ) -> list[Finding]:
+def exact_age(birth: date | None, when: datetime | None) -> float | None:
+    """Age in years (fractional, so a 3-week-old is a neonate) on `when`, if both are known."""
+    if birth is None or when is None:
+        return None
+    days = (when.date() - birth).days
+    return days / 365.25 if days >= 0 else None
+
+
+def _measurements(tl: Timeline, kb: KnowledgeBase, ref: datetime | None, sex: str | None,
+                  birth: date | None = None) -> list[Finding]:
     index = MeasurementIndex.of(kb)
     latest: dict[str, Event] = {}
     for e in tl.dated:
@@ -75,7 +89,8 @@ def _measurements(tl: Timeline, kb: KnowledgeBase, ref: datetime | None, sex: st
             if not _fresh(f, e, ref):
                 continue
             code = next(c.code for c in e.codes if c.code in group)
-            v = decide(f, code, e.numeric, e.unit, sex)  # type: ignore[arg-type]
+            age = exact_age(birth, e.time or ref)
+            v = decide(f, code, e.numeric, e.unit, sex, age)  # type: ignore[arg-type]
             if v is None:
                 continue
             if best is None or (v.present and not best[0]) or (

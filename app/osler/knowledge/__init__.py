@@ -8,10 +8,11 @@ from osler.knowledge.model import (
     FindingDef,
     KnowledgeBase,
     KnowledgeError,
+    NormalSystem,
     RecordRule,
     ThresholdRule,
 )
 from osler.knowledge.pack import default_kb, kb_for, load_pack
 
-__all__ = ["ConditionDef", "FindingDef", "KnowledgeBase", "KnowledgeError", "RecordRule",
-           "ThresholdRule", "default_kb", "kb_for", "load_pack"]
+__all__ = ["ConditionDef", "FindingDef", "KnowledgeBase", "KnowledgeError", "NormalSystem",
+           "RecordRule", "ThresholdRule", "default_kb", "kb_for", "load_pack"]

@@ -41,6 +41,9 @@ class ThresholdRule:
     unit: str  # canonical UCUM unit the value is compared in
     sex: str | None = None  # "female"/"male": the rule applies to that sex only
     molar_mass: float | None = None  # g/mol, to compare mass and molar concentrations
+    min_age: float | None = None  # years: the rule applies from this age ...
+    max_age: float | None = None  # ... up to (not including) this age (children's ranges)
+    present_only: bool = False  # a value below it decides nothing (children's blood pressure)
 
     def matches(self, value: float) -> bool:
         return {
@@ -52,8 +55,33 @@ class ThresholdRule:
 
     def describe(self) -> str:
         """'> 100 /min' style text for explanations."""
-        who = f" ({self.sex})" if self.sex else ""
-        return f"{self.op} {self.value:g} {self.unit}{who}"
+        who = [self.sex] if self.sex else []
+        if self.min_age is not None or self.max_age is not None:
+            who.append(age_range_text(self.min_age, self.max_age))
+        note = f" ({', '.join(who)})" if who else ""
+        return f"{self.op} {self.value:g} {self.unit}{note}"
+
+    def covers_age(self, lo: float, hi: float) -> bool:
+        """True if the rule's age range overlaps the ages [lo, hi] (years)."""
+        if self.min_age is not None and hi < self.min_age:
+            return False
+        return self.max_age is None or lo < self.max_age
+
+
+def age_range_text(lo: float | None, hi: float | None) -> str:
+    """'age 1-3 y', 'under 28 days', 'age 12 y and over' for rule descriptions and warnings."""
+    def years(a: float) -> str:
+        if a < 1:
+            months = a * 12
+            if months >= 1 and abs(months - round(months)) < 0.01:
+                return f"{round(months)} month{'s' if round(months) > 1 else ''}"
+            return f"{round(a * 365.25)} days"
+        return f"{a:g} y"
+    if lo in (None, 0) and hi is not None:
+        return f"under {years(hi)}"
+    if hi is None:
+        return f"age {years(lo or 0)} and over"
+    return f"age {years(lo or 0)} to under {years(hi)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,12 +115,32 @@ class FindingDef:
     aliases: tuple[str, ...] = ()  # former or source ids that mean this finding
     parent: str | None = None  # a broader finding this one implies ("sharp-chest-pain")
     sources: tuple[str, ...] = ()  # "symcat", "ddxplus", "osler"
+    # Who the finding can describe; text naming it for anyone else is set aside, with a note.
+    sex: str | None = None  # "female"/"male": anatomy or physiology of one sex only
+    min_age: float | None = None  # years; e.g. pregnancy
+    max_age: float | None = None  # years, exclusive; e.g. "irritable infant"
+    # How free text may qualify it (extraction only; none of these is a model feature).
+    direction: str | None = None  # "increased"/"decreased": "lighter periods" is not heavy
+    circumstance: bool = False  # names when symptoms occur ("on exertion"): kept after "worse"
+    past: str | None = None  # the finding a past-tense mention means (smoker -> former smoker)
+    current_only: bool = False  # a present state (pregnant): a past mention is not this finding
+    recent: bool = False  # a recent event (recent travel): an explicitly past one is not it
 
     def __post_init__(self) -> None:
         if self.rules and self.rule is None:
             object.__setattr__(self, "rule", self.rules[0])
         elif self.rule is not None and not self.rules:
             object.__setattr__(self, "rules", (self.rule,))
+
+
+@dataclass(frozen=True, slots=True)
+class NormalSystem:
+    """An examination system or test panel whose 'normal' statement makes findings absent:
+    'Abdomen: unremarkable' -> no abdominal tenderness, no distension."""
+
+    name: str
+    phrases: tuple[str, ...]  # how text names the system ("abdomen", "abdominal exam")
+    absent: tuple[str, ...]  # finding ids a normal statement about it makes absent
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +200,7 @@ class KnowledgeBase:
     manifest: dict[str, Any] = field(default_factory=dict)
     icd10_mapping: dict[str, dict[str, Any]] = field(default_factory=dict)
     blocked_phrases: tuple[str, ...] = ()  # text phrases that name no finding ("sleep paralysis")
+    normal_systems: tuple[NormalSystem, ...] = ()  # "abdomen unremarkable" -> absent findings
     _conditions: dict[str, ConditionDef] = field(default_factory=dict, init=False, repr=False)
     _findings: dict[str, FindingDef] = field(default_factory=dict, init=False, repr=False)
     _aliases: dict[str, str] = field(default_factory=dict, init=False, repr=False)

@@ -21,6 +21,7 @@ from osler.knowledge.model import (
     FindingDef,
     KnowledgeBase,
     KnowledgeError,
+    NormalSystem,
     RecordRule,
     ThresholdRule,
 )
@@ -31,6 +32,9 @@ FORMAT = "osler-kb-pack"
 FORMAT_VERSIONS = (1,)
 REQUIRED_FILES = ("conditions.json", "findings.json")
 CATEGORIES = ("symptom", "sign", "vital", "lab", "history", "risk-factor")
+SEXES = ("female", "male")
+DIRECTIONS = ("increased", "decreased")
+MAX_AGE_YEARS = 130
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 ICD10CM = re.compile(r"^[A-TV-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?$")
 CODE = re.compile(r"^[a-z0-9-]+\|[^|\s]+$")
@@ -72,7 +76,7 @@ def load_pack(path: str | Path) -> KnowledgeBase:
     manifest = _read(root, "manifest.json")
     _check_manifest(root, manifest)
     f_doc = _read(root, "findings.json")
-    findings, blocked = _parse_findings(f_doc)
+    findings, blocked, systems = _parse_findings(f_doc)
     kb_findings = {f.id: f for f in findings}
     aliases = {a: f.id for f in findings for a in f.aliases}
     c_doc = _read(root, "conditions.json")
@@ -91,6 +95,7 @@ def load_pack(path: str | Path) -> KnowledgeBase:
         manifest=manifest,
         icd10_mapping=mapping,
         blocked_phrases=blocked,
+        normal_systems=systems,
     )
 
 
@@ -144,7 +149,8 @@ def _check_manifest(root: Path, m: dict[str, Any]) -> None:
 
 # --- findings -----------------------------------------------------------------------
 
-def _parse_findings(doc: dict[str, Any]) -> tuple[list[FindingDef], tuple[str, ...]]:
+def _parse_findings(doc: dict[str, Any]
+                    ) -> tuple[list[FindingDef], tuple[str, ...], tuple[NormalSystem, ...]]:
     fname = "findings.json"
     items = _list(doc.get("findings"), fname, None, "findings")
     out: list[FindingDef] = []
@@ -188,6 +194,8 @@ def _parse_findings(doc: dict[str, Any]) -> tuple[list[FindingDef], tuple[str, .
             aliases=_strings(raw.get("aliases", []), fname, where, "aliases"),
             parent=raw.get("parent"),
             sources=_strings(raw.get("sources", []), fname, where, "sources"),
+            **_population(raw, fname, where),
+            **_qualifiers(raw, fname, where),
         ))
     ids = {f.id for f in out}
     for f in out:
@@ -198,8 +206,72 @@ def _parse_findings(doc: dict[str, Any]) -> tuple[list[FindingDef], tuple[str, .
         if f.parent is not None and f.parent not in ids:
             raise KnowledgeError(f"unknown parent finding {f.parent!r}", file=fname,
                                  entry=f.id, field="parent")
+        if f.past is not None and (f.past not in ids or f.past == f.id):
+            raise KnowledgeError(f"unknown finding {f.past!r} (must be another finding id)",
+                                 file=fname, entry=f.id, field="past")
     blocked = _strings(doc.get("blocked_phrases", []), fname, None, "blocked_phrases")
-    return out, blocked
+    systems = tuple(_normal_system(s, fname, i, ids) for i, s in enumerate(
+        _list(doc.get("normal_systems", []), fname, None, "normal_systems")))
+    return out, blocked, systems
+
+
+def _population(raw: dict[str, Any], fname: str, where: str) -> dict[str, Any]:
+    """The optional `sex`, `min_age`, `max_age` of a finding (or of a threshold rule)."""
+    sex = raw.get("sex")
+    if sex not in (None, *SEXES):
+        raise KnowledgeError("must be 'female', 'male' or absent", file=fname, entry=where,
+                             field="sex")
+    lo, hi = (_age(raw.get(k), fname, where, k) for k in ("min_age", "max_age"))
+    if lo is not None and hi is not None and lo >= hi:
+        raise KnowledgeError(f"min_age {lo:g} must be below max_age {hi:g}", file=fname,
+                             entry=where, field="max_age")
+    return {"sex": sex, "min_age": lo, "max_age": hi}
+
+
+def _age(v: Any, fname: str, where: str, field: str) -> float | None:
+    if v is None:
+        return None
+    value = _number(v, fname, where, field)
+    if not 0 <= value <= MAX_AGE_YEARS:
+        raise KnowledgeError(f"{value:g} is not an age in years (0..{MAX_AGE_YEARS})",
+                             file=fname, entry=where, field=field)
+    return value
+
+
+def _qualifiers(raw: dict[str, Any], fname: str, where: str) -> dict[str, Any]:
+    """How free text may qualify a finding: direction, circumstance, past, current_only,
+    recent."""
+    direction = raw.get("direction")
+    if direction not in (None, *DIRECTIONS):
+        raise KnowledgeError(f"must be one of {', '.join(DIRECTIONS)} or absent", file=fname,
+                             entry=where, field="direction")
+    flags = {}
+    for key in ("circumstance", "current_only", "recent"):
+        value = raw.get(key, False)
+        if not isinstance(value, bool):
+            raise KnowledgeError("must be true or false", file=fname, entry=where, field=key)
+        flags[key] = value
+    past = raw.get("past")
+    if past is not None and (not isinstance(past, str) or not SLUG.match(past)):
+        raise KnowledgeError("must be a finding id", file=fname, entry=where, field="past")
+    return {"direction": direction, "past": past, **flags}
+
+
+def _normal_system(raw: Any, fname: str, i: int, ids: set[str]) -> NormalSystem:
+    where = f"normal_systems[{i}]"
+    if not isinstance(raw, dict):
+        raise KnowledgeError("must be an object", file=fname, entry=where)
+    name = _text(raw.get("name"), fname, where, "name")
+    phrases = _strings(raw.get("phrases"), fname, where, "phrases")
+    absent = _strings(raw.get("absent"), fname, where, "absent")
+    if not phrases or not absent:
+        raise KnowledgeError("needs at least one phrase and one absent finding", file=fname,
+                             entry=where)
+    for fid in absent:
+        if fid not in ids:
+            raise KnowledgeError(f"unknown finding id {fid!r}", file=fname, entry=where,
+                                 field="absent")
+    return NormalSystem(name=name, phrases=phrases, absent=absent)
 
 
 def _rule(raw: Any, fname: str, where: str, path: str) -> ThresholdRule:
@@ -219,15 +291,24 @@ def _rule(raw: Any, fname: str, where: str, path: str) -> ThresholdRule:
         raise KnowledgeError(f"unit {unit!r} is not one Osler can convert", file=fname,
                              entry=where, field=f"{path}.unit")
     sex = raw.get("sex")
-    if sex not in (None, "female", "male"):
+    if sex not in (None, *SEXES):
         raise KnowledgeError("must be 'female', 'male' or absent", file=fname, entry=where,
                              field=f"{path}.sex")
+    lo, hi = (_age(raw.get(k), fname, where, f"{path}.{k}") for k in ("min_age", "max_age"))
+    if lo is not None and hi is not None and lo >= hi:
+        raise KnowledgeError(f"min_age {lo:g} must be below max_age {hi:g}", file=fname,
+                             entry=where, field=f"{path}.max_age")
+    present_only = raw.get("present_only", False)
+    if not isinstance(present_only, bool):
+        raise KnowledgeError("must be true or false", file=fname, entry=where,
+                             field=f"{path}.present_only")
     mm = raw.get("molar_mass")
     if mm is not None and (_number(mm, fname, where, f"{path}.molar_mass") <= 0):
         raise KnowledgeError("must be positive (g/mol)", file=fname, entry=where,
                              field=f"{path}.molar_mass")
     return ThresholdRule(loinc=loinc, op=op, value=value, unit=unit, sex=sex,
-                         molar_mass=float(mm) if mm is not None else None)
+                         molar_mass=float(mm) if mm is not None else None, min_age=lo,
+                         max_age=hi, present_only=present_only)
 
 
 def _record(raw: Any, fname: str, where: str, path: str) -> RecordRule:
