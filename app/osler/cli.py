@@ -212,15 +212,22 @@ def cmd_findings(args: argparse.Namespace) -> int:
     if not args.path and text is None:
         raise InputError("give a FHIR record PATH, --text, --text-file, or several")
     at = _parse_at(args.at)
+    if args.age is not None and not 0 <= args.age <= 130:
+        raise InputError(f"--age {args.age}: must be between 0 and 130")
     kb = _load_kb(args)
     extractor = FindingExtractor(kb, semantic=not args.no_semantic)
     found = []
     timeline = _load_record(args)
+    sex, age = args.sex, args.age
     if timeline is not None:
-        found += findings_from_record(timeline, kb, at, extractor)
+        found += findings_from_record(timeline, kb, at, extractor, sex=sex, age=age)
+        sex = sex or timeline.patient.sex
+        if age is None:
+            from osler.findings.record import exact_age
+
+            age = exact_age(timeline.patient.birth_date, at or timeline.end)
     if text is not None:
-        sex = timeline.patient.sex if timeline is not None else None
-        found += extractor.from_text(text, sex=sex)
+        found += extractor.from_text(text, sex=sex, age=age)
     shown = found if args.all else merge_findings(found)
     if args.json:
         doc: dict[str, Any] = {"findings": [f.to_json() for f in shown]}
@@ -594,6 +601,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="lexicon only (faster; no sentence model)")
     p.add_argument("--all", action="store_true",
                    help="every mention, not one finding per id")
+    p.add_argument("--age", type=int, help="age in years (overrides the record): children's "
+                   "vital-sign limits, age-specific findings")
+    p.add_argument("--sex", choices=["female", "male"],
+                   help="sex (overrides the record): sex-specific findings and limits")
     p.add_argument("--kb", help="knowledge-base pack folder (default: the shipped KB)")
     p.add_argument("--json", action="store_true", help="print one JSON document")
 

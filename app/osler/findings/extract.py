@@ -73,6 +73,7 @@ class FindingExtractor:
         self._index: sem.SemanticIndex | None = None
         self._semantic_failed = False
         self._noted: set[str] = set()
+        self._pending: list[SetAside] = []
 
     # --- public ------------------------------------------------------------------------
     def from_text(self, text: str | None, *, event_id: str | None = None,
@@ -105,12 +106,14 @@ class FindingExtractor:
         return found[:MAX_FINDINGS]
 
     def usable_for(self, f: Finding, sex: str | None, age: Age | None) -> bool:
-        """False (and a note) when finding `f` cannot describe a patient of this sex and age;
-        findings_from_record applies it to coded findings too."""
+        """False when finding `f` cannot describe a patient of this sex and age, with a note
+        for a present one ('No urethral discharge' in a woman's note says nothing and goes
+        quietly); findings_from_record applies it to coded findings too."""
         reason = mismatch(self.kb.finding(f.id), sex, age)
         if reason is None:
             return True
-        self._note(SetAside(f.id, f.label, reason, f.source.cite()))
+        if f.present:
+            self._note(SetAside(f.id, f.label, reason, f.source.cite()))
         return False
 
     @property
@@ -211,13 +214,18 @@ class FindingExtractor:
         return frozenset()
 
     def _fits(self, f: Finding, who: tuple[str | None, Age | None]) -> bool:
-        if f.present:
-            return self.usable_for(f, *who)
-        # 'No urethral discharge' in a woman's note says nothing: dropped without a note.
-        return mismatch(self.kb.finding(f.id), *who) is None
+        return self.usable_for(f, *who)
+
+    def take_set_aside(self) -> list[SetAside]:
+        """Mentions set aside since the last call (each once), for one request's warnings;
+        `set_aside` and `warnings` keep every distinct one for the extractor's life."""
+        out, self._pending = self._pending, []
+        return out
 
     def _note(self, item: SetAside) -> None:
         message = item.message()
+        if item not in self._pending and len(self._pending) < MAX_NOTES:
+            self._pending.append(item)
         if message in self._noted or len(self._noted) >= MAX_NOTES:
             return
         self._noted.add(message)

@@ -11,6 +11,7 @@ the note's event id and the character span. Only events known at `at` are read.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 
@@ -18,6 +19,7 @@ from osler.findings.extract import FindingExtractor
 from osler.findings.history import HistoryRules, _aware
 from osler.findings.measure import MeasurementIndex, decide
 from osler.findings.model import Finding, Provenance
+from osler.findings.population import Age
 from osler.knowledge import FindingDef, KnowledgeBase
 from osler.record import Event, EventKind, Timeline
 
@@ -31,21 +33,29 @@ TEXT_KINDS = (EventKind.NOTE, EventKind.REPORT)
 
 
 def findings_from_record(timeline: Timeline, kb: KnowledgeBase, at: datetime | None = None,
-                         extractor: FindingExtractor | None = None) -> list[Finding]:
+                         extractor: FindingExtractor | None = None, *, sex: str | None = None,
+                         age: Age | None = None) -> list[Finding]:
     """Findings of the record as known at `at` (default: its latest event), unmerged.
 
-    Pass the result to `osler.findings.merge.merge_findings` for one finding per id.
+    The patient's sex and age at each event come from the record; `sex` and `age` (years)
+    override them (`--sex`, `--age`). Findings that cannot describe the patient are set
+    aside and listed in the extractor's `warnings`. Pass the result to
+    `osler.findings.merge.merge_findings` for one finding per id.
     """
     known = timeline.until(at)
     ref = at if at is not None else known.end
     patient = known.patient
-    sex = patient.sex
+    sex = sex or patient.sex
+
+    def age_at(when: datetime | None) -> Age | None:
+        return age if age is not None else exact_age(patient.birth_date, when or ref)
+
     out: list[Finding] = []
-    out.extend(_measurements(known, kb, ref, sex, patient.birth_date))
+    out.extend(_measurements(known, kb, ref, sex, age_at))
     ex = extractor or FindingExtractor(kb)
     for hit in HistoryRules.of(kb).hits(list(known), ref):
         f = _from_event(hit.finding, hit.present, hit.event)
-        if ex.usable_for(f, sex, exact_age(patient.birth_date, hit.event.time or ref)):
+        if ex.usable_for(f, sex, age_at(hit.event.time)):
             out.append(f)
     for e in known.by_kind(*TEXT_KINDS):
         if not e.text:
@@ -53,7 +63,7 @@ def findings_from_record(timeline: Timeline, kb: KnowledgeBase, at: datetime | N
         if e.time is not None and ref is not None and _aware(ref) - _aware(e.time) > NOTE_WINDOW:
             continue
         out.extend(ex.from_text(e.text, event_id=e.id, time=_iso(e.time), sex=sex,
-                                age=exact_age(patient.birth_date, e.time or ref)))
+                                age=age_at(e.time)))
     return out
 
 
@@ -66,7 +76,7 @@ def exact_age(birth: date | None, when: datetime | None) -> float | None:
 
 
 def _measurements(tl: Timeline, kb: KnowledgeBase, ref: datetime | None, sex: str | None,
-                  birth: date | None = None) -> list[Finding]:
+                  age_at: Callable[[datetime | None], Age | None]) -> list[Finding]:
     index = MeasurementIndex.of(kb)
     latest: dict[str, Event] = {}
     for e in tl.dated:
@@ -89,8 +99,7 @@ def _measurements(tl: Timeline, kb: KnowledgeBase, ref: datetime | None, sex: st
             if not _fresh(f, e, ref):
                 continue
             code = next(c.code for c in e.codes if c.code in group)
-            age = exact_age(birth, e.time or ref)
-            v = decide(f, code, e.numeric, e.unit, sex, age)  # type: ignore[arg-type]
+            v = decide(f, code, e.numeric, e.unit, sex, age_at(e.time))  # type: ignore[arg-type]
             if v is None:
                 continue
             if best is None or (v.present and not best[0]) or (

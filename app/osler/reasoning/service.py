@@ -133,16 +133,24 @@ class DdxService:
         return self._extractor
 
     def findings(self, timeline: Timeline | None = None, text: str | None = None,
-                 at: datetime | None = None) -> list[Finding]:
-        """Merged findings from the record (as known at `at`) and typed text."""
+                 at: datetime | None = None, age: int | None = None,
+                 sex: str | None = None) -> list[Finding]:
+        """Merged findings from the record (as known at `at`) and typed text. `age` and `sex`
+        override the record's: they choose children's vital-sign limits and set aside findings
+        that cannot describe the patient (listed in `self.extractor.warnings`)."""
         from osler.findings.merge import merge_findings
-        from osler.findings.record import findings_from_record
+        from osler.findings.record import exact_age, findings_from_record
 
         found: list[Finding] = []
+        text_age: float | int | None = age
         if timeline is not None:
-            found += findings_from_record(timeline, self.kb, at=at, extractor=self.extractor)
+            found += findings_from_record(timeline, self.kb, at=at, extractor=self.extractor,
+                                          sex=sex, age=age)
+            sex = sex or timeline.patient.sex
+            if text_age is None:
+                text_age = exact_age(timeline.patient.birth_date, at or timeline.end)
         if text:
-            found += self.extractor.from_text(text)
+            found += self.extractor.from_text(text, sex=sex, age=text_age)
         return merge_findings(found)
 
     def run(self, timeline: Timeline | None = None, text: str | None = None,
@@ -152,7 +160,9 @@ class DdxService:
         """The explained differential for a record and/or text."""
         if timeline is None and not text:
             raise ReasoningError("nothing to reason about: give a record, text, or both")
-        findings = self.findings(timeline, text, at)
+        self.extractor.take_set_aside()
+        findings = self.findings(timeline, text, at, age=age, sex=sex)
+        set_aside = self.extractor.take_set_aside()
         patient_id = None
         if timeline is not None:
             p = timeline.patient
@@ -164,6 +174,7 @@ class DdxService:
         diff = self.run_findings(findings, age, sex, top, patient_id,
                                  at.isoformat() if at else None, timeline=timeline, when=at,
                                  rationale=rationale, on_token=on_token)
+        diff.warnings.extend(item.message() for item in set_aside)
         if not findings:
             diff.warnings.append("no findings were recognised; the differential reflects only "
                                  "age, sex and how common each condition is")
