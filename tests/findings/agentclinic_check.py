@@ -1,12 +1,14 @@
 """Sanity check of extraction on the AgentClinic development cases (no hand-made gold).
 
-    .venv/bin/python -m tests.findings.agentclinic_check [--no-semantic]
+    .venv/bin/python -m tests.findings.agentclinic_check [--no-semantic] [--demographics]
 
 Each case lists its symptoms as short phrases (Primary_Symptom, Secondary_Symptoms) and
 describes them in a History paragraph. Measured: how many symptom phrases map to a KB finding
 at all, present or absent (coverage), and how many of the present ones are also found in the
 History text (agreement; negated phrases such as 'No fever' count as agreeing). Also counts
-findings from the vital signs and negated review of systems.
+findings from the vital signs and negated review of systems; with --demographics the case's
+age and sex are passed (children's vital-sign limits), and vital-sign findings are also
+counted by verdict.
 """
 
 from __future__ import annotations
@@ -35,11 +37,15 @@ def flatten(obj: Any, key: str = "") -> str:
     return f"{key}: {obj}" if key else str(obj)
 
 
-def check(extractor, path: Path) -> dict[str, Any]:
+def check(extractor, path: Path, with_demographics: bool = False) -> dict[str, Any]:
+    from tests.findings.extraction_eval import parse_demographics
+
     phrases = covered = agreed = 0
-    vitals_cases = vitals_findings = ros_absent = 0
+    vitals_cases = vitals_findings = ros_absent = vitals_present = 0
     for case in cases(path):
         actor = case.get("Patient_Actor", {})
+        sex, age = (parse_demographics(actor.get("Demographics", "")) if with_demographics
+                    else (None, None))
         symptoms = actor.get("Symptoms", {})
         items = [symptoms.get("Primary_Symptom"), *symptoms.get("Secondary_Symptoms", [])]
         history = actor.get("History", "")
@@ -53,16 +59,20 @@ def check(extractor, path: Path) -> dict[str, Any]:
                     f.present for f in found)
         exam = case.get("Physical_Examination_Findings", {})
         vitals = flatten(exam.get("Vital_Signs", {}))
-        found = [f for f in extractor.from_text(vitals) if f.value is not None]
+        found = [f for f in extractor.from_text(vitals, sex=sex, age=age)
+                 if f.value is not None]
         vitals_cases += bool(vitals.strip())
         vitals_findings += len(found)
+        vitals_present += sum(f.present for f in found)
         ros = actor.get("Review_of_Systems", "")
-        ros_absent += sum(1 for f in extractor.from_text(ros) if not f.present)
+        ros_absent += sum(1 for f in extractor.from_text(ros, sex=sex, age=age)
+                          if not f.present)
     return {"cases": len(cases(path)), "symptom_phrases": phrases,
             "phrases_mapped": covered, "mapped_fraction": round(covered / phrases, 3),
             "mapped_also_in_history": agreed,
             "history_agreement": round(agreed / covered, 3) if covered else 0.0,
             "cases_with_vitals": vitals_cases, "findings_from_vitals": vitals_findings,
+            "present_findings_from_vitals": vitals_present,
             "absent_findings_from_review_of_systems": ros_absent}
 
 
@@ -73,9 +83,11 @@ def main() -> None:
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--no-semantic", action="store_true")
+    ap.add_argument("--demographics", action="store_true")
     args = ap.parse_args()
     ex = FindingExtractor(default_kb(), semantic=not args.no_semantic)
-    print(json.dumps(check(ex, SHARED / "vignettes" / "agentclinic_dev54.jsonl"), indent=1))
+    print(json.dumps(check(ex, SHARED / "vignettes" / "agentclinic_dev54.jsonl",
+                           args.demographics), indent=1))
 
 
 if __name__ == "__main__":

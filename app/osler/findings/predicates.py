@@ -34,6 +34,10 @@ FORMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 BACK_WORDS = 6  # body word at most this many words before the adjective ...
 AHEAD_WORDS = 3  # ... or this many after it ("tender over the left calf")
 _PREPOSITIONS = frozenset({"in", "over", "at", "on", "of", "around", "to"})
+# Not counted on the way back: "abdomen is soft, non-tender and non-distended".
+_FILLER = frozenset(phrase_key(w)[0] for w in (
+    "and", "or", "nor", "non", "not", "no", "is", "are", "was", "were", "be", "also", "very",
+    "mildly", "slightly", "but", "soft", "appears", "feels"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +96,9 @@ def _back(text: str, tokens: list[Token], i: int, covered: set[int],
             j -= 1
             continue
         if t.norm:
-            seen += 1
+            if t.norm not in _FILLER and t.norm not in FORMS and not (
+                    t.norm.startswith("non") and t.norm[3:] in FORMS):
+                seen += 1
             words = [(t.norm,)]
             if j > 0 and tokens[j - 1].word and tokens[j - 1].norm:
                 words.insert(0, (tokens[j - 1].norm, t.norm))  # 'chest wall', 'lower leg'
