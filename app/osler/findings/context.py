@@ -248,8 +248,10 @@ class _Scope:
     gap: int  # allowed gap to the next finding: the trigger's, then LIST_GAP
 
 
-def assess(text: str, tokens: list[Token], spans: list[tuple[int, int]]) -> list[Status]:
-    """Status for each finding span (first and last token index), in the order given."""
+def assess(text: str, tokens: list[Token], spans: list[tuple[int, int]],
+           sentence: list[int] | None = None) -> list[Status]:
+    """Status for each finding span (first and last token index), in the order given;
+    `sentence` is `sentence_ids(text, tokens)` when the caller has it already."""
     statuses = [Status() for _ in spans]
     if not spans:
         return statuses
@@ -258,7 +260,8 @@ def assess(text: str, tokens: list[Token], spans: list[tuple[int, int]]) -> list
         covered.update(range(first, last + 1))
     triggers = find_triggers(tokens, covered)
     counted = _counted_prefix(tokens, covered)
-    sentence = _sentence_ids(text, tokens)
+    if sentence is None:
+        sentence = sentence_ids(text, tokens)
 
     # Forward pass: pre-triggers and their scopes.
     events = [(t[0], 0, n) for n, t in enumerate(triggers)] + \
@@ -327,17 +330,20 @@ def find_triggers(tokens: list[Token], covered: set[int] | None = None
                 and tokens[m.last + 1].norm in _TELLING:
             continue  # "his wife has witnessed (apnoea)": she tells the patient's story
         gap = min(p.gap for p in m.payloads)
-        triggers.extend((m.first, m.last, k, gap) for k in sorted(kinds, key=_ORDER.index))
+        triggers.extend((m.first, m.last, k, gap) for k in kinds)
+    n = len(tokens)
     for i, tok in enumerate(tokens):  # '?pneumonia' (no space) is a hedge before the word
-        if tok.text == "?" and i + 1 < len(tokens) and tokens[i + 1].start == tok.end \
+        if tok.word:
+            continue
+        if tok.text == "?" and i + 1 < n and tokens[i + 1].start == tok.end \
                 and tokens[i + 1].word:
             triggers.append((i, i, Kind.HEDGE_PRE, DEFAULT_GAP))
         elif tok.text in SCOPE_ENDS:
             triggers.append((i, i, Kind.TERMINATE, BRACKET))
-        elif tok.norm in _RELATIVE_WORDS and i + 1 < len(tokens) \
-                and tokens[i + 1].text in ("-", ":", "–"):
-            triggers.append((i, i + 1, Kind.OTHER_PERSON, DEFAULT_GAP))  # "mother - diabetes"
-    triggers.sort(key=lambda t: (t[0], t[1], _ORDER.index(t[2])))
+        elif tok.text in ("-", ":", "–") and i and tokens[i - 1].norm in _RELATIVE_WORDS:
+            triggers.append((i - 1, i, Kind.OTHER_PERSON, DEFAULT_GAP))  # "mother - diabetes"
+    order = _ORDER
+    triggers.sort(key=lambda t: (t[0], t[1], order[t[2]]))
     return triggers
 
 
@@ -346,7 +352,7 @@ def negated_within(tokens: list[Token]) -> bool:
     return any(kind in NEGATING for _f, _l, kind, _g in find_triggers(tokens))
 
 
-_ORDER = list(Kind)
+_ORDER = {k: i for i, k in enumerate(Kind)}  # same-place triggers: enum order
 _RELATIVE_WORDS = frozenset(normalize(w) for w in RELATIVES)
 _TELLING = frozenset(normalize(w) for w in (
     "noticed", "witnessed", "observed", "seen", "reported", "heard", "found", "described",
@@ -385,19 +391,30 @@ def _counted_prefix(tokens: list[Token], covered: set[int]) -> list[int]:
     return out
 
 
-def _sentence_ids(text: str, tokens: list[Token]) -> list[int]:
+def sentence_ids(text: str, tokens: list[Token]) -> list[int]:
     """Sentence number of each token: breaks at . ; ! ? (not '?word') and at line breaks."""
-    out = [0] * len(tokens)
+    n = len(tokens)
+    out = [0] * n
+    if not n:
+        return out
+    # Tokens that follow a line break, found from the line breaks (few) not the tokens (many).
+    starts = [t.start for t in tokens]
+    after_newline = set()
+    k = text.find("\n", tokens[0].start)
+    while k >= 0:
+        i = bisect.bisect_right(starts, k)
+        if i >= n:
+            break
+        after_newline.add(i)
+        k = text.find("\n", tokens[i].start)
     sid = 0
-    prev_end = tokens[0].start if tokens else 0
     for i, t in enumerate(tokens):
-        if "\n" in text[prev_end:t.start]:
+        if i in after_newline:
             sid += 1
         out[i] = sid
         if not t.word and t.text in SENTENCE_BREAKS:
-            nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+            nxt = tokens[i + 1] if i + 1 < n else None
             decimal_or_hedge = t.text == "?" and nxt is not None and nxt.start == t.end
             if not decimal_or_hedge:
                 sid += 1
-        prev_end = t.end
     return out

@@ -74,6 +74,8 @@ class FindingExtractor:
         self._semantic_failed = False
         self._noted: set[str] = set()
         self._pending: list[SetAside] = []
+        self._restricted = frozenset(f.id for f in self.kb.findings
+                                     if f.sex or f.min_age is not None or f.max_age is not None)
 
     # --- public ------------------------------------------------------------------------
     def from_text(self, text: str | None, *, event_id: str | None = None,
@@ -109,6 +111,8 @@ class FindingExtractor:
         """False when finding `f` cannot describe a patient of this sex and age, with a note
         for a present one ('No urethral discharge' in a woman's note says nothing and goes
         quietly); findings_from_record applies it to coded findings too."""
+        if f.id not in self._restricted or (sex is None and age is None):
+            return True
         reason = mismatch(self.kb.finding(f.id), sex, age)
         if reason is None:
             return True
@@ -144,9 +148,10 @@ class FindingExtractor:
             covered.update(range(pm.first, pm.last + 1))
             mentions.append((PhraseMatch(pm.first, pm.last, pm.payloads),
                              (pm.adjective, pm.adjective), pm.negated_word))
-        statuses = context.assess(piece, tokens, [span for _m, span, _n in mentions])
+        sentence_of = context.sentence_ids(piece, tokens)
+        statuses = context.assess(piece, tokens, [span for _m, span, _n in mentions],
+                                  sentence_of)
         present_here: set[tuple[int, str]] = set()
-        sentence_of = _sentence_index(piece, tokens)
         for (m, _span, negated_word), st in zip(mentions, statuses, strict=True):
             s, e = tokens[m.first].start, tokens[m.last].end
             head = self._head_findings(tokens, m) if st.negated else frozenset()
@@ -162,14 +167,15 @@ class FindingExtractor:
                 # 'bloody diarrhoea' denies the blood, not the diarrhoea.
                 negated = (st.negated and target.finding not in head) or negated_word
                 present = target.present and not negated
-                f = self._finding(fid, present, not st.uncertain, 1.0, text, start + s,
-                                  start + e, event_id, time)
-                if not self._fits(f, who):
+                if fid in self._restricted and not self._fits(self._finding(
+                        fid, present, True, 1.0, text, start + s, start + e, event_id, time),
+                        who):
                     continue
                 if present:
                     present_here.add((sentence_of[m.first], fid))
-                if _admit(seen, fid, present):
-                    out.append(f)
+                if _admit(seen, fid, present):  # past the limit, not even built
+                    out.append(self._finding(fid, present, not st.uncertain, 1.0, text,
+                                             start + s, start + e, event_id, time))
         out.extend(self._normals(text, piece, start, tokens, covered, present_here, sentence_of,
                                  event_id, time, who, seen))
         out.extend(self._values(text, piece, start, tokens, covered, event_id, time, who, seen))
@@ -393,19 +399,6 @@ def _admit(seen: Counter[tuple[str, bool]], fid: str, present: bool) -> bool:
     key = (fid, present)
     seen[key] += 1
     return seen[key] <= MAX_MENTIONS
-
-
-def _sentence_index(piece: str, tokens: list[Token]) -> list[int]:
-    """Sentence number of each token (breaks at . ; ! ? and line ends)."""
-    out = [0] * len(tokens)
-    sid = 0
-    for i, t in enumerate(tokens):
-        if i and "\n" in piece[tokens[i - 1].end:t.start]:
-            sid += 1
-        out[i] = sid
-        if not t.word and t.text in SENTENCE_BREAKS:
-            sid += 1
-    return out
 
 
 def _said_current(text: str, f: Finding) -> bool:

@@ -33,9 +33,14 @@ class MeasurementIndex:
 
     def __init__(self, kb: KnowledgeBase):
         self.by_loinc: dict[str, list[FindingDef]] = {}
+        self.rules: dict[tuple[str, str], tuple[ThresholdRule, ...]] = {}
+        self.adult_rules: dict[tuple[str, str], tuple[ThresholdRule, ...]] = {}
         for f in kb.findings:
-            for code in {c for r in f.rules for c in r.loinc}:
+            for code in sorted({c for r in f.rules for c in r.loinc}):
                 self.by_loinc.setdefault(code, []).append(f)
+                rules = tuple(r for r in f.rules if code in r.loinc)
+                self.rules[(f.id, code)] = rules
+                self.adult_rules[(f.id, code)] = tuple(r for r in rules if r.max_age is None)
 
     @staticmethod
     def of(kb: KnowledgeBase) -> MeasurementIndex:
@@ -45,22 +50,31 @@ class MeasurementIndex:
               age: Age | None = None) -> list[Verdict]:
         """Every finding this measurement decides, present or absent."""
         out = []
+        table = self.rules if age is not None else self.adult_rules  # age unknown: adults'
         for f in self.by_loinc.get(loinc, ()):
-            v = decide(f, loinc, value, unit, sex, age)
+            v = decide(f, loinc, value, unit, sex, age, table[(f.id, loinc)])
             if v is not None:
                 out.append(v)
         return out
 
 
 def decide(f: FindingDef, loinc: str, value: float, unit: str | None, sex: str | None,
-           age: Age | None = None) -> Verdict | None:
+           age: Age | None = None, rules: tuple[ThresholdRule, ...] | None = None
+           ) -> Verdict | None:
     """Present/absent from one value, or None: no rule for this code or population, unit
     unknown, or the rules the patient might fall under (sex unknown; age unknown within
-    the year) disagree. With the age unknown, the adults' rule (no upper age) is used."""
-    rules = [r for r in f.rules if loinc in r.loinc and _applies(r, sex, age)]
+    the year) disagree. With the age unknown, the adults' rule (no upper age) is used.
+    `rules`: f's rules for this code, when the caller has them already."""
+    span = age_span(age)
     results = []
-    for r in rules:
-        v = convert(value, unit, r.unit, r.molar_mass)
+    converted: dict[tuple[str, float | None], float | None] = {}
+    for r in f.rules if rules is None else rules:
+        if loinc not in r.loinc or not _applies(r, sex, span):
+            continue
+        key = (r.unit, r.molar_mass)
+        if key not in converted:  # children's rules share a unit: convert once
+            converted[key] = convert(value, unit, r.unit, r.molar_mass)
+        v = converted[key]
         if v is not None and (r.matches(v) or not r.present_only):
             results.append((r.matches(v), r))
     if not results:
@@ -74,13 +88,12 @@ def decide(f: FindingDef, loinc: str, value: float, unit: str | None, sex: str |
     return Verdict(f, False, " and ".join(r.describe() for _, r in results))
 
 
-def _applies(r: ThresholdRule, sex: str | None, age: Age | None) -> bool:
+def _applies(r: ThresholdRule, sex: str | None, span: tuple[float, float] | None) -> bool:
     """A rule may apply to this patient (sex unknown: both sexes' rules may)."""
     if r.sex is not None and sex is not None and r.sex != sex:
         return False
     if r.min_age is None and r.max_age is None:
         return True
-    span = age_span(age)
     if span is None:
         return r.max_age is None  # age unknown: the adults' rule
     return r.covers_age(*span)

@@ -19,6 +19,9 @@ NORMAL_PHRASES = ("unremarkable", "normal", "within normal limits", "within norm
                   "benign", "grossly intact", "intact", "negative", "normal limits",
                   "within normal range", "within the normal range", "in normal range",
                   "non contributory", "noncontributory", "nil abnormal", "nothing abnormal")
+# Every normal phrase holds one of these: most texts hold none and are not searched further.
+_HINT_WORDS = ("normal", "unremarkable", "wnl", "nad", "clear", "cta", "benign", "intact",
+               "negative", "contributory")
 # Words between the system and the normal word ("abdominal examination was unremarkable").
 _LINKS = frozenset(normalize(w) for w in wordset(
     "exam examination examinations findings assessment test tests result results level "
@@ -58,6 +61,9 @@ class NormalIndex:
                    ) -> list[NormalStatement]:
         """Normal statements in `tokens` (offsets into `text`), none inside a finding."""
         if not self.systems.size:
+            return []
+        low = text.lower()
+        if not any(word in low for word in _HINT_WORDS):
             return []
         out = []
         for m in self.systems.scan(tokens, barrier=covered):

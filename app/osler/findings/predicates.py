@@ -10,6 +10,7 @@ adjective written with "non" glued on ("nontender") is itself a negation.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
 from osler.findings.lexicon import PhraseTrie, Target
@@ -31,6 +32,8 @@ _FORMS = {
 FORMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     phrase_key(k)[0]: (tuple(phrase_key(a)[0] for a in adj), tuple(phrase_key(n)[0] for n in nn))
     for k, (adj, nn) in _FORMS.items()}
+_STEMS = ("tender", "distend", "swollen", "erythemat", "red", "painful", "sore", "stiff",
+          "enlarged", "weak", "numb")
 BACK_WORDS = 6  # body word at most this many words before the adjective ...
 AHEAD_WORDS = 3  # ... or this many after it ("tender over the left calf")
 _PREPOSITIONS = frozenset({"in", "over", "at", "on", "of", "around", "to"})
@@ -56,7 +59,8 @@ def predicate_matches(text: str, tokens: list[Token], covered: set[int],
                       lexicon: PhraseTrie[Target]) -> list[PredicateMatch]:
     """Adjective + body-word findings among tokens no lexicon phrase has taken."""
     out = []
-    for i, t in enumerate(tokens):
+    for i in _candidates(text, tokens):
+        t = tokens[i]
         if not t.word or i in covered:
             continue
         norm, negated = t.norm, False
@@ -71,6 +75,22 @@ def predicate_matches(text: str, tokens: list[Token], covered: set[int],
             j, payloads = found
             out.append(PredicateMatch(min(i, j), max(i, j), i, payloads, negated))
     return out
+
+
+def _candidates(text: str, tokens: list[Token]) -> list[int]:
+    """Indexes of tokens that may be an adjective of FORMS, found by substring search (fast
+    on long notes, where a Python loop over every token is not)."""
+    low = text.lower()
+    starts = None
+    found: set[int] = set()
+    for stem in _STEMS:
+        k = low.find(stem)
+        while k >= 0:
+            if starts is None:
+                starts = [t.start for t in tokens]
+            found.add(bisect.bisect_right(starts, k) - 1)
+            k = low.find(stem, k + len(stem))
+    return sorted(i for i in found if i >= 0)
 
 
 def _keys(words: tuple[str, ...], forms: tuple[tuple[str, ...], tuple[str, ...]]
