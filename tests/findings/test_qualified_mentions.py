@@ -38,6 +38,7 @@ def states(ex, text, **kw):
     ("Abdomen soft but tender.", {"peritonism": "+"}),
     ("Abdomen distended and tender.", {"peritonism": "+", "abdominal-distention": "+"}),
     ("Tender in the right lower quadrant.", {"right-lower-quadrant-pain": "+"}),
+    ("Calves soft and non-tender.", {"leg-pain": "-"}),
     ("She is afebrile.", {"fever": "-"}),
     ("Denies any chest pain.", {"chest-pain": "-"}),
     ("Negative for fever, chills and cough.", {"fever": "-", "chills": "-", "cough": "-"}),

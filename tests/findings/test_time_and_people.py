@@ -81,6 +81,8 @@ def test_past_forms_of_states_and_recent_events(ex, text, expected):
      {"chest-pain": "+"}),
     ("Sister diagnosed with lupus; brother died of a heart attack.", {}),
     ("Diabetes and hypertension in both parents.", {}),
+    ("FH: father died of MI aged 52; mother with breast cancer.", {}),
+    ("Brought in by his mother with fever and cough.", {"fever": "+", "cough": "+"}),
     ("His wife has witnessed episodic apnoea.", {"apnea": "+"}),
     ("Her daughter has noticed that she is confused.", {"confusion": "+"}),
     ("Several family members have similar symptoms.", {"sick-contact": "+"}),

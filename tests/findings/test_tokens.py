@@ -22,7 +22,8 @@ def test_variants_meet():
     same = [("haemoptysis", "hemoptysis"), ("Diarrhoea", "diarrhea"), ("coughing", "cough"),
             ("wheezes", "wheezing"), ("vomited", "vomiting"), ("headaches", "headache"),
             ("aching", "ache"), ("oedema", "edema"), ("anaemic", "anemic"),
-            ("denies", "denied")]
+            ("denies", "denied"), ("calves", "calf"), ("feet", "foot"),
+            ("teeth", "tooth")]
     for a, b in same:
         assert normalize(a) == normalize(b), (a, b)
     # Short words are not stemmed into each other.

@@ -63,6 +63,7 @@ NEGATING = frozenset({Kind.NEG_PRE, Kind.NEG_POST, Kind.UNLIKELY})
 class Trigger:
     kind: Kind
     gap: int = DEFAULT_GAP
+    clause_start: bool = False  # counts only at the start of a clause ("; mother with …")
 
 
 _NEG_PRE = """no|not|denies|denied|deny|denying|without|negative for|neg for|absence of|
@@ -219,6 +220,8 @@ def trigger_trie() -> PhraseTrie[Trigger]:
             trie.add(f"{who} {verb}", Trigger(Kind.OTHER_PERSON))
         for verb in _RELATIVE_TELLS:
             trie.add(f"{who} {verb}", Trigger(Kind.PSEUDO))
+        # "mother with breast cancer" is hers; "brought in by his mother with fever" is not.
+        trie.add(f"{who} with", Trigger(Kind.OTHER_PERSON, clause_start=True))
         trie.add(f"in {who}", Trigger(Kind.OTHER_POST))
         trie.add(f"in both {who}", Trigger(Kind.OTHER_POST))
     trie.add("non", Trigger(Kind.NEG_PRE, 0))
@@ -329,6 +332,8 @@ def find_triggers(tokens: list[Token], covered: set[int] | None = None
         if Kind.OTHER_PERSON in kinds and m.last + 1 < len(tokens) \
                 and tokens[m.last + 1].norm in _TELLING:
             continue  # "his wife has witnessed (apnoea)": she tells the patient's story
+        if any(p.clause_start for p in m.payloads) and not _clause_start(tokens, m.first):
+            continue
         gap = min(p.gap for p in m.payloads)
         triggers.extend((m.first, m.last, k, gap) for k in kinds)
     n = len(tokens)
@@ -345,6 +350,15 @@ def find_triggers(tokens: list[Token], covered: set[int] | None = None
     order = _ORDER
     triggers.sort(key=lambda t: (t[0], t[1], order[t[2]]))
     return triggers
+
+
+def _clause_start(tokens: list[Token], i: int) -> bool:
+    """True if token i begins a clause (text start, after . ; : , ( or a dash), possessives
+    and articles aside ('; her mother with…')."""
+    j = i - 1
+    while j >= 0 and tokens[j].word and not tokens[j].norm:
+        j -= 1
+    return j < 0 or (not tokens[j].word and tokens[j].text in ".;:,(-–")
 
 
 def negated_within(tokens: list[Token]) -> bool:

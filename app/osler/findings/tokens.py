@@ -55,7 +55,8 @@ _BRITISH = {
     "centre": "center", "fibre": "fiber", "haemorrhoids": "hemorrhoids", "grey": "gray",
     "ischaemia": "ischemia", "ischaemic": "ischemic", "anaemia": "anemia", "anaemic": "anemic",
 }
-_IRREGULAR = {"aching": "ache", "achy": "ache"}
+_IRREGULAR = {"aching": "ache", "achy": "ache", "calve": "calf", "feet": "foot",
+              "teeth": "tooth"}  # keys after the plural -s is dropped ('calves' -> 'calve')
 _AE = re.compile(r"(?<=[bcdfghklmnprstvz])ae(?=[a-z])")
 
 
