@@ -225,7 +225,30 @@ def trigger_trie() -> PhraseTrie[Trigger]:
         trie.add(f"in {who}", Trigger(Kind.OTHER_POST))
         trie.add(f"in both {who}", Trigger(Kind.OTHER_POST))
     trie.add("non", Trigger(Kind.NEG_PRE, 0))
+    _fold(trie.root)
     return trie
+
+
+@dataclass(frozen=True, slots=True)
+class _Folded:
+    """All triggers of one phrase, folded once when the trie is built (scans are hot)."""
+
+    kinds: tuple[Kind, ...]
+    gap: int
+    pseudo: bool
+    other: bool
+    clause_start: bool
+
+
+def _fold(node: dict) -> None:
+    for key, child in node.items():
+        if key == "\x00":
+            kinds = tuple(sorted({t.kind for t in child}, key=list(Kind).index))
+            node[key] = [_Folded(kinds, min(t.gap for t in child), Kind.PSEUDO in kinds,
+                                 Kind.OTHER_PERSON in kinds,
+                                 any(t.clause_start for t in child))]
+        else:
+            _fold(child)
 
 
 _TRIE = trigger_trie()
@@ -326,16 +349,15 @@ def find_triggers(tokens: list[Token], covered: set[int] | None = None
     entry per kind; a pseudo-trigger gives none."""
     triggers = []
     for m in _TRIE.scan(tokens, barrier=covered or set()):
-        kinds = {p.kind for p in m.payloads}
-        if Kind.PSEUDO in kinds:
+        info: _Folded = m.payloads[0]  # type: ignore[assignment]
+        if info.pseudo:
             continue
-        if Kind.OTHER_PERSON in kinds and m.last + 1 < len(tokens) \
-                and tokens[m.last + 1].norm in _TELLING:
+        if info.other and m.last + 1 < len(tokens) and tokens[m.last + 1].norm in _TELLING:
             continue  # "his wife has witnessed (apnoea)": she tells the patient's story
-        if any(p.clause_start for p in m.payloads) and not _clause_start(tokens, m.first):
+        if info.clause_start and not _clause_start(tokens, m.first):
             continue
-        gap = min(p.gap for p in m.payloads)
-        triggers.extend((m.first, m.last, k, gap) for k in kinds)
+        for k in info.kinds:
+            triggers.append((m.first, m.last, k, info.gap))
     n = len(tokens)
     for i, tok in enumerate(tokens):  # '?pneumonia' (no space) is a hedge before the word
         if tok.word:

@@ -155,11 +155,16 @@ class FindingExtractor:
         for (m, _span, negated_word), st in zip(mentions, statuses, strict=True):
             s, e = tokens[m.first].start, tokens[m.last].end
             head = self._head_findings(tokens, m) if st.negated else frozenset()
+            plain = not (st.other_person or st.factor or st.past or st.history_of
+                         or st.timeframe)
             for target in m.payloads:
                 if target.finding is None:
                     continue
                 fdef = self.kb.finding(target.finding)
-                fid = self._qualified(fdef, st, tokens, m)
+                if plain and fdef.direction is None:
+                    fid: str | None = fdef.id  # nothing qualifies it: the common case
+                else:
+                    fid = self._qualified(fdef, st, tokens, m)
                 if fid is None:
                     continue
                 # A phrase that itself means 'absent' ('afebrile', 'normal power') stays

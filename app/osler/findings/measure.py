@@ -25,7 +25,12 @@ class Verdict:
 
     finding: FindingDef
     present: bool
-    rule_text: str  # the rule that decided it, e.g. '> 100 /min'
+    rules: tuple[ThresholdRule, ...]  # the rule that decided it, or those it failed
+
+    @property
+    def rule_text(self) -> str:
+        """'> 100 /min (age 12 y and over)': for explanations (built only when asked)."""
+        return " and ".join(r.describe() for r in self.rules)
 
 
 class MeasurementIndex:
@@ -67,25 +72,27 @@ def decide(f: FindingDef, loinc: str, value: float, unit: str | None, sex: str |
     `rules`: f's rules for this code, when the caller has them already."""
     span = age_span(age)
     results = []
-    converted: dict[tuple[str, float | None], float | None] = {}
+    last_key: tuple[str, float | None] | None = None
+    v: float | None = None
     for r in f.rules if rules is None else rules:
         if loinc not in r.loinc or not _applies(r, sex, span):
             continue
         key = (r.unit, r.molar_mass)
-        if key not in converted:  # children's rules share a unit: convert once
-            converted[key] = convert(value, unit, r.unit, r.molar_mass)
-        v = converted[key]
-        if v is not None and (r.matches(v) or not r.present_only):
-            results.append((r.matches(v), r))
+        if key != last_key:  # children's rules share a unit: convert once
+            v, last_key = convert(value, unit, r.unit, r.molar_mass), key
+        if v is not None:
+            ok = r.matches(v)
+            if ok or not r.present_only:
+                results.append((ok, r))
     if not results:
         return None
     hits = [r for ok, r in results if ok]
-    populations = {(r.sex, r.min_age, r.max_age) for _, r in results}
-    if len(populations) > 1 and 0 < len(hits) < len(results):
+    if 0 < len(hits) < len(results) and len(
+            {(r.sex, r.min_age, r.max_age) for _, r in results}) > 1:
         return None
     if hits:
-        return Verdict(f, True, hits[0].describe())
-    return Verdict(f, False, " and ".join(r.describe() for _, r in results))
+        return Verdict(f, True, (hits[0],))
+    return Verdict(f, False, tuple(r for _, r in results))
 
 
 def _applies(r: ThresholdRule, sex: str | None, span: tuple[float, float] | None) -> bool:

@@ -46,12 +46,12 @@ class ThresholdRule:
     present_only: bool = False  # a value below it decides nothing (children's blood pressure)
 
     def matches(self, value: float) -> bool:
-        return {
-            "<": value < self.value,
-            "<=": value <= self.value,
-            ">": value > self.value,
-            ">=": value >= self.value,
-        }[self.op]
+        op = self.op
+        if op == "<":
+            return value < self.value
+        if op == ">":
+            return value > self.value
+        return value <= self.value if op == "<=" else value >= self.value
 
     def describe(self) -> str:
         """'> 100 /min' style text for explanations."""
