@@ -24,6 +24,9 @@ def ex():
      {}),
     ("History of pregnancy loss.", {}),
     ("She is 12 weeks pregnant.", {"pregnant": "+"}),
+    ("History: she is 32 weeks pregnant with vaginal bleeding.",
+     {"pregnant": "+", "vaginal-bleeding": "+"}),
+    ("Obstetric history - G2P1, currently 20 weeks pregnant.", {"pregnant": "+"}),
     ("Previously pregnant three times.", {}),
     ("The boy was born at 39 weeks gestation.", {}),
 ])

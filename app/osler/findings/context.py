@@ -356,6 +356,9 @@ def find_triggers(tokens: list[Token], covered: set[int] | None = None
             continue  # "his wife has witnessed (apnoea)": she tells the patient's story
         if info.clause_start and not _clause_start(tokens, m.first):
             continue
+        if info.kinds == (Kind.HISTORY_OF,) and m.last + 1 < len(tokens) \
+                and tokens[m.last + 1].text in (":", "-", "–"):
+            continue  # "History: 32 weeks pregnant…" is a section heading, not "history of"
         for k in info.kinds:
             triggers.append((m.first, m.last, k, info.gap))
     n = len(tokens)
