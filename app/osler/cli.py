@@ -235,7 +235,8 @@ def cmd_findings(args: argparse.Namespace) -> int:
             doc["patient"] = timeline.patient.id
             doc["at"] = at.isoformat() if at else None
         doc["kb"] = {"name": kb.name, "version": kb.version}
-        doc["semantic"] = extractor.semantic and not extractor.warnings
+        doc["semantic"] = extractor.semantic and not any(
+            w.startswith("semantic matching off") for w in extractor.warnings)
         if extractor.warnings:
             doc["warnings"] = list(extractor.warnings)
         _print_json(doc)
