@@ -23,7 +23,7 @@ def vignette_cases(kb: KnowledgeBase, vignettes: list[Vignette], extractor: Any
 
     out = []
     for v in vignettes:
-        found = merge_findings(extractor.from_text(v.text))
+        found = merge_findings(extractor.from_text(v.text, sex=v.sex, age=v.age))
         case = CaseInput.from_findings([f for f in found if kb.has_finding(f.id)], v.age, v.sex)
         out.append((case, found))
     return out
