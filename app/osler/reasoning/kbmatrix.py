@@ -27,6 +27,7 @@ class KBMatrix:
     sex_log_lr: np.ndarray  # (C, 2) female, male
     cond_index: dict[str, int]
     find_index: dict[str, int]
+    categories: tuple[str, ...] = ()  # FindingDef.category per finding
 
     @staticmethod
     def from_kb(kb: KnowledgeBase) -> KBMatrix:
@@ -53,7 +54,8 @@ class KBMatrix:
                 if lr is not None:
                     sex[ci, si] = np.log(max(lr, 0.01))
         return KBMatrix(conds, finds, p, listed, np.log(prior / prior.sum()), age, sex,
-                        {c: i for i, c in enumerate(conds)}, fi)
+                        {c: i for i, c in enumerate(conds)}, fi,
+                        tuple(f.category for f in kb.findings))
 
     def demographic_log_lr(self, age: int | None, sex: str | None) -> np.ndarray:
         """Per-condition log likelihood ratio of the patient's age band and sex."""

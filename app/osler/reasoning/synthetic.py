@@ -6,8 +6,10 @@ The generator (documented in docs/model.md):
 3. true findings: each finding f is present with P(f|c) (unlisted findings with the KB leak
    rate: findings present from unrelated causes);
 4. reporting: each true present finding is missed with probability `miss`;
-5. negatives: a few truly absent findings are reported absent, chosen among the findings of c
-   and of the conditions most easily confused with c (what a clinician asks about);
+5. negatives: truly absent findings reported absent, as a clinician's note or a vignette
+   has them: some pertinent (findings of c and of the conditions most easily confused with
+   c), most from a general review of systems (findings weighted by how many conditions
+   list them: fever, pain, cough…), and normal vital signs and labs when they were measured;
 6. extraction errors like the findings extractor makes: a present/absent flip (missed or
    spurious negation), a finding swapped for a similarly named one, a finding hedged;
 7. age or sex missing now and then.
@@ -32,18 +34,21 @@ class NoiseModel:
     """Rates of each kind of noise; the defaults are the shipped model's training settings."""
 
     miss: float = 0.3
-    negatives_mean: float = 2.5
-    flip: float = 0.03
-    swap: float = 0.03
-    hedge: float = 0.05
+    negatives_mean: float = 9.0
+    pertinent_share: float = 0.15
+    vitals_measured: float = 0.5
+    labs_measured: float = 0.25
+    flip: float = 0.01
+    swap: float = 0.01
+    hedge: float = 0.02
     age_missing: float = 0.05
     sex_missing: float = 0.05
     max_present: int = 14
 
     @staticmethod
     def clean() -> NoiseModel:
-        return NoiseModel(miss=0.3, negatives_mean=2.5, flip=0.0, swap=0.0, hedge=0.0,
-                          age_missing=0.0, sex_missing=0.0)
+        """Reporting as usual (misses, negatives, measurements) but no extraction errors."""
+        return NoiseModel(flip=0.0, swap=0.0, hedge=0.0, age_missing=0.0, sex_missing=0.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +71,11 @@ class CaseGenerator:
         self._age_p = age_lr / age_lr.sum(axis=1, keepdims=True)
         sex_lr = np.exp(m.sex_log_lr)
         self._female_p = sex_lr[:, 0] / sex_lr.sum(axis=1)
+        cats = np.array(m.categories or ("symptom",) * len(m.finding_ids))
+        self._vitals = np.flatnonzero(cats == "vital")
+        self._labs = np.flatnonzero(cats == "lab")
+        asked = m.listed.sum(axis=0).astype(float) * np.isin(cats, ("symptom", "sign"))
+        self._ros = asked / asked.sum() if asked.sum() else None
 
     def _confusable(self, k: int) -> np.ndarray:
         """For each condition, the k conditions whose finding profiles are most alike."""
@@ -115,14 +125,29 @@ class CaseGenerator:
         if len(reported) > nz.max_present:
             reported = rng.choice(reported, nz.max_present, replace=False)
         items: dict[str, str] = {fids[j]: PRESENT for j in reported}
-        # Pertinent negatives: truly absent findings of c and of its confusers.
+        # Measurements report the truth, normal or not, when they were taken.
+        measured = []
+        if len(self._vitals) and rng.random() < nz.vitals_measured:
+            measured += list(self._vitals)
+        if len(self._labs) and rng.random() < nz.labs_measured:
+            measured += list(rng.choice(self._labs, min(6, len(self._labs)), replace=False))
+        for j in measured:
+            items[fids[j]] = PRESENT if truth[j] else ABSENT
+        # Negatives: pertinent ones (c and its confusers), then a general review of systems.
         k = rng.poisson(nz.negatives_mean)
-        if k:
+        k_pert = rng.binomial(k, nz.pertinent_share)
+        if k_pert:
             pool = np.flatnonzero(m.listed[c] | m.listed[self._confusers[c]].any(axis=0))
             pool = pool[~truth[pool]]
             if len(pool):
-                for j in rng.choice(pool, min(k, len(pool)), replace=False):
-                    items[fids[j]] = ABSENT
+                for j in rng.choice(pool, min(k_pert, len(pool)), replace=False):
+                    items.setdefault(fids[j], ABSENT)
+        if k - k_pert and self._ros is not None:
+            w = self._ros * ~truth
+            if w.sum() > 0:
+                n = min(k - k_pert, int((w > 0).sum()))
+                for j in rng.choice(len(w), n, replace=False, p=w / w.sum()):
+                    items.setdefault(fids[j], ABSENT)
         # Extraction errors.
         for fid in list(items):
             r = rng.random()

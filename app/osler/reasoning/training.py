@@ -40,6 +40,9 @@ class TrainConfig:
     warmup: float = 0.05
     seed: int = 20261129
     prior_exponent: float = 0.5
+    anchor: float = 0.0  # L2 pull of the wide weights towards the KB log-likelihoods
+    freeze_wide: bool = False  # keep the wide part exactly the KB's log-likelihoods
+    kb_blend: float = 0.5  # shipped logits = (1 - kb_blend) * network + kb_blend * KB posterior
     calibration_cases: int = 20000
     eval_cases: int = 20000
     threads: int = 2
@@ -65,6 +68,17 @@ def nb_init(m: KBMatrix, vocab: dict[str, int]) -> np.ndarray:
     w[vocab["sex:female"]] = m.sex_log_lr[:, 0]
     w[vocab["sex:male"]] = m.sex_log_lr[:, 1]
     return w
+
+
+def blend_with_kb(model: Any, w_kb: Any, temperature: float, share: float, torch: Any) -> None:
+    """Fold a log-space blend with the KB posterior into the weights: the network's calibrated
+    logits (z / T) weigh 1 - share, the KB's naive-Bayes log-likelihoods weigh share. The
+    result is still one plain model; only its numbers change."""
+    keep = (1.0 - share) / temperature
+    with torch.no_grad():
+        model.wide.weight.mul_(keep).add_(share * w_kb)
+        model.classifier.weight.mul_(keep)
+        model.classifier.bias.mul_(keep)
 
 
 def _ids(tokenizer_vocab: dict[str, int], cases: list[SyntheticCase]) -> list[list[int]]:
@@ -118,11 +132,18 @@ def train(kb: KnowledgeBase, out_dir: Path, cfg: TrainConfig,
         label2id={c: i for i, c in enumerate(m.condition_ids)},
     )
     model = OslerDdxModel(config)
+    w0 = torch.from_numpy(nb_init(m, vocab)).float()
     with torch.no_grad():
-        model.wide.weight.copy_(torch.from_numpy(nb_init(m, vocab)).float())
+        model.wide.weight.copy_(w0)
+    model.wide.weight.requires_grad_(not cfg.freeze_wide)
     model.train()
     gen = CaseGenerator(m, cfg.noise, seed=cfg.seed)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    # No decay towards zero for the wide weights: their prior is the KB, not zero.
+    deep = [p for n, p in model.named_parameters() if not n.startswith("wide")]
+    groups = [{"params": deep, "weight_decay": cfg.weight_decay}]
+    if not cfg.freeze_wide:
+        groups.append({"params": [model.wide.weight], "weight_decay": 0.0})
+    opt = torch.optim.AdamW(groups, lr=cfg.lr)
     warm = max(1, int(cfg.steps * cfg.warmup))
 
     def lr_at(step: int) -> float:
@@ -139,6 +160,8 @@ def train(kb: KnowledgeBase, out_dir: Path, cfg: TrainConfig,
         y = torch.tensor([s.condition for s in batch])
         out = model(input_ids=x, attention_mask=mask)
         loss = torch.nn.functional.cross_entropy(out.logits, y)
+        if cfg.anchor:
+            loss = loss + cfg.anchor * ((model.wide.weight - w0) ** 2).sum()
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -158,16 +181,24 @@ def train(kb: KnowledgeBase, out_dir: Path, cfg: TrainConfig,
     model.eval()
     cal_gen = CaseGenerator(m, cfg.noise, seed=cfg.seed + 1)
     cal = cal_gen.sample(cfg.calibration_cases, "prior", cfg.prior_exponent)
+    cal_labels = np.array([s.condition for s in cal])
     offset = cfg.prior_exponent * m.log_prior
-    cal_logits = _logits(model, vocab, cal, torch)
-    temperature = fit_temperature(cal_logits, offset[None, :],
-                                  np.array([s.condition for s in cal]))
-    progress(f"temperature {temperature:.3f}")
+    net_t = fit_temperature(_logits(model, vocab, cal, torch), offset[None, :], cal_labels)
+    network = None
+    if cfg.kb_blend:
+        import copy
+
+        network = copy.deepcopy(model)
+        blend_with_kb(model, w0, net_t, cfg.kb_blend, torch)
+    temperature = fit_temperature(_logits(model, vocab, cal, torch), offset[None, :],
+                                  cal_labels)
+    progress(f"temperature {temperature:.3f} (network alone {net_t:.3f})")
 
     # The baseline gets the same tempered prior, so both are judged on equal terms.
     report: dict[str, Any] = {"steps": steps_done, "train_seconds": round(train_seconds, 1),
                               "final_loss": round(float(np.mean(losses[-200:])), 4),
-                              "temperature": temperature, "evaluation": {}}
+                              "temperature": temperature, "network_temperature": net_t,
+                              "kb_blend": cfg.kb_blend, "evaluation": {}}
     nb = NaiveBayes(m, cfg.prior_exponent)
     for name, noise, sampling in (("noisy_prior", cfg.noise, "prior"),
                                   ("noisy_uniform", cfg.noise, "uniform"),
@@ -185,6 +216,10 @@ def train(kb: KnowledgeBase, out_dir: Path, cfg: TrainConfig,
             "naive_bayes": {**topk(p_nb, labels), "ece": round(ece_nb, 4)},
             "reliability_model": table_m,
         }
+        if network is not None:
+            p_net = softmax(_logits(network, vocab, cases, torch) / net_t + offset)
+            report["evaluation"][name]["network_alone"] = {
+                **topk(p_net, labels), "ece": round(reliability(p_net, labels)[0], 4)}
         progress(f"{name}: model {report['evaluation'][name]['model']} "
                  f"nb {report['evaluation'][name]['naive_bayes']}")
 
