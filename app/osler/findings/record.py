@@ -100,16 +100,39 @@ def _measurements(tl: Timeline, kb: KnowledgeBase, ref: datetime | None, sex: st
                 continue
             code = next(c.code for c in e.codes if c.code in group)
             v = decide(f, code, e.numeric, e.unit, sex, age_at(e.time))  # type: ignore[arg-type]
-            if v is None:
+            lab = _lab_says(f, e)
+            if v is None and lab is None:
                 continue
-            if best is None or (v.present and not best[0]) or (
-                    v.present == best[0] and _aware(e.time) > _aware(best[1].time)):
-                best = (v.present, e, v.rule_text)
+            present = lab if lab is not None else v.present  # type: ignore[union-attr]
+            if best is None or (present and not best[0]) or (
+                    present == best[0] and _aware(e.time) > _aware(best[1].time)):
+                best = (present, e, v.rule_text if v else "the laboratory's reference range")
         if best is not None:
             present, e, _rule = best
             seen.add(f.id)
             out.append(replace(_from_event(f, present, e), value=e.numeric, unit=e.unit))
     return out
+
+
+HIGH_FLAGS = {"H", "HH", "HU", ">"}
+LOW_FLAGS = {"L", "LL", "LU", "<"}
+
+
+def _lab_says(f: FindingDef, e: Event) -> bool | None:
+    """The laboratory's own judgement of a lab value (its flag, or its reference range), for a
+    finding whose rules all point one way; assays differ, so the lab's range beats the KB's
+    generic threshold. None when the lab gives no range or the finding is not a lab finding."""
+    if f.category != "lab" or not f.rules:
+        return None
+    ops = {r.op[0] for r in f.rules}
+    if len(ops) != 1:
+        return None
+    flag = e.flag
+    if flag is None:
+        return None
+    if ops == {">"}:
+        return flag in HIGH_FLAGS if flag in HIGH_FLAGS | LOW_FLAGS | {"N"} else None
+    return flag in LOW_FLAGS if flag in HIGH_FLAGS | LOW_FLAGS | {"N"} else None
 
 
 def _groups(f: FindingDef) -> list[tuple[str, ...]]:
