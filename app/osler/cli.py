@@ -133,7 +133,7 @@ def cmd_ddx(args: argparse.Namespace) -> int:
           f"sex {diff.case.sex or '?'}; {len(diff.findings)} findings")
     for d in diff.diagnoses:
         flag = " [CAN'T MISS]" if d.cant_miss else ""
-        print(f"{d.rank:>2}. {d.probability:6.1%}  {d.name} ({', '.join(d.icd10)}){flag}")
+        print(f"{d.rank:>2}. {_percent(d.probability):>6}  {d.name} ({', '.join(d.icd10)}){flag}")
         for e in d.evidence_for[:3]:
             print(f"       + {e.label} (odds x{math.exp(e.weight):.2g}) [{e.source}]")
         for e in d.evidence_against[:2]:
@@ -666,6 +666,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _percent(p: float) -> str:
+    """A probability as shown to clinicians: never '100.0%' or '0.0%' for what is not certain."""
+    if p > 0.999:
+        return ">99.9%"
+    if p < 0.001:
+        return "<0.1%"
+    return f"{p:.1%}"
 
 
 def _fmt(value: object) -> str:
