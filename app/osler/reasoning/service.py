@@ -120,6 +120,13 @@ class DdxService:
         m = KBMatrix.from_kb(kb)
         eng = load_engine(m, kb, model_dir, device, quantization, engine, progress, cancel,
                           memory_budget_gb)
+        if cancel is not None and cancel.is_set():
+            from osler.reasoning.llm.loader import LoadCancelled
+
+            unload = getattr(eng, "unload", None)
+            if unload is not None:
+                unload()
+            raise LoadCancelled("model loading cancelled; memory released")
         svc = cls(kb, eng, FindingExtractor(kb, semantic=semantic))
         svc.m = m
         return svc

@@ -120,7 +120,8 @@ class ModelWorker(QObject):
         from osler.reasoning.service import DdxService
 
         force_offline()
-        self.cancel.clear()
+        # The controller clears `cancel` when it asks for the load; clearing it here too would
+        # lose a Cancel pressed before this thread got to the request.
         warnings: list[str] = []
         engine, folder = "auto", request.folder
         if request.source == "kb":
