@@ -147,3 +147,13 @@ def test_modifiers_the_other_way(ex, text, expected):
 ])
 def test_aggravating_and_relieving_factors_are_not_symptoms(ex, text, expected):
     assert states(ex, text) == expected
+
+
+def test_stopped_treatment_is_not_current():
+    from osler.findings.extract import FindingExtractor
+    from osler.knowledge.pack import default_kb
+
+    found = FindingExtractor(default_kb(), semantic=False).from_text(
+        "Prophylactic anticoagulation stopped at discharge.")
+    anticoag = [f for f in found if "anticoag" in f.id]
+    assert anticoag and not any(f.present for f in anticoag)

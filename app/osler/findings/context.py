@@ -78,7 +78,8 @@ no obvious|no apparent|no clinical|no symptoms of|no features of|not febrile"""
 _NEG_POST = """absent|denied|not present|is absent|are absent|was negative|were negative|
 is negative|are negative|negative|ruled out|was ruled out|were ruled out|has resolved|
 have resolved|resolved|not seen|not detected|not noted|not reported|not found|nil|gone|
-none|none seen|none noted|none found|none reported"""
+none|none seen|none noted|none found|none reported|stopped|was stopped|were stopped|
+has stopped|have stopped|discontinued|was discontinued|were discontinued|ceased|withdrawn"""
 _PSEUDO = """no increase|not only|no further|not necessarily|gram negative|not certain|
 not sure|no improvement|not improved|did not improve|
 didn't improve|does not improve|doesn't improve|not relieved|no relief|not responding|

@@ -28,7 +28,7 @@ from osler.reasoning.engines import Engine
 from osler.reasoning.kbmatrix import KBMatrix
 
 EXPECTED = 0.25  # P(finding|dx) above which an absent finding is a pertinent negative
-MIN_WEIGHT = 0.01  # evidence moving the log-odds by less than this is not shown
+MIN_WEIGHT = 0.05  # evidence changing the odds by less than 5% is not shown
 
 
 def logit(p: np.ndarray | float) -> np.ndarray:
