@@ -76,7 +76,7 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
-def _os_user() -> str:
+def os_user() -> str:
     """The account running Osler: from the user database on POSIX (not $USER), else getpass."""
     try:
         import pwd
@@ -360,7 +360,7 @@ class AuditStore:
             return self._append_batch(records)
 
     def _append_batch(self, records: list[OverrideRecord]) -> list[AuditEntry]:
-        host, user = socket.gethostname(), _os_user()
+        host, user = socket.gethostname(), os_user()
         rows = []
         with self._sql("append") as conn:
             conn.execute("BEGIN IMMEDIATE")

@@ -6,8 +6,6 @@ shown (its `to_json()`, as `osler ddx --json` prints it); the audit package vali
 
 from __future__ import annotations
 
-import getpass
-import os
 from dataclasses import dataclass
 
 from osler.audit import Action, OverrideRecord
@@ -41,16 +39,9 @@ def build_record(diff: Differential, request: OverrideRequest, clinician_id: str
 
 def default_clinician_id() -> str:
     """The OS account name: a sensible default for the clinician id (the user can change it)."""
-    try:
-        import pwd
+    from osler.audit.store import os_user
 
-        return pwd.getpwuid(os.getuid()).pw_name
-    except (ImportError, KeyError):
-        pass
-    try:
-        return getpass.getuser()
-    except Exception:
-        return "clinician"
+    return os_user()
 
 
 def patient_key(diff: Differential, fallback: str | None = None) -> str:
