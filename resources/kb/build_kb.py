@@ -163,12 +163,22 @@ def body_variants(label: str) -> list[str]:
 
 
 def build_findings(symcat_symptoms: dict[str, Any], cur: dict[str, Any], syn: dict[str, Any],
-                   hierarchy: dict[str, str]) -> tuple[list[dict[str, Any]], dict[str, str]]:
+                   hierarchy: dict[str, str], extra: list[dict[str, Any]] | None = None,
+                   ) -> tuple[list[dict[str, Any]], dict[str, str]]:
     """The vocabulary: SymCat symptoms updated and extended by the curation; alias map."""
     findings: dict[str, dict[str, Any]] = {}
     for slug, s in symcat_symptoms.items():
         findings[slug] = {"id": slug, "label": s["name"], "category": "symptom",
                           "sources": ["symcat"]}
+    for entry in extra or []:
+        fid = entry["id"]
+        if fid in findings:
+            raise BuildError(f"{entry['_file']}: new finding {fid!r} is already a SymCat symptom")
+        findings[fid] = {"id": fid, "label": entry["label"], "category": entry["category"],
+                         "sources": ["osler"], "synonyms": list(entry.get("synonyms", []))}
+        for key in ("sex", "min_age", "max_age", "current_only", "recent"):
+            if key in entry:
+                findings[fid][key] = entry[key]
     aliases: dict[str, str] = {}
     for entry in cur["findings"]:
         fid = entry["id"]
@@ -370,9 +380,13 @@ def build(shared: Path, out: Path) -> dict[str, Any]:
     cur_icd = read_json(CURATION / "icd10_cm.json")["codes"]
     cur_cm = read_json(CURATION / "cant_miss.json")["conditions"]
     cur_cond = read_json(CURATION / "conditions.json")
+    hallmark_files = read_hallmarks()
+    added = read_json(CURATION / "added_conditions.json") if (
+        CURATION / "added_conditions.json").is_file() else {"conditions": []}
     icd = Icd10()
 
-    findings, aliases = build_findings(symcat_s, cur_find, cur_syn, cur_hier)
+    findings, aliases = build_findings(symcat_s, cur_find, cur_syn, cur_hier,
+                                       new_findings(hallmark_files, added))
     fids = {f["id"] for f in findings}
     parents = {f["id"]: f["parent"] for f in findings if f.get("parent")}
 
@@ -462,6 +476,8 @@ def build(shared: Path, out: Path) -> dict[str, Any]:
             if fid not in fids:
                 raise BuildError(f"curation/conditions.json {extra['id']}: unknown finding {fid}")
 
+    add_conditions(conds, added["conditions"], fids, canon, cur_icd, cur_cm, cur_cond["priors"])
+
     # Curated P(finding | condition) for findings the sources do not quantify.
     for cid, table in cur_cond["findings"].items():
         if cid not in conds:
@@ -475,6 +491,8 @@ def build(shared: Path, out: Path) -> dict[str, Any]:
                 continue
             c["findings"][fid] = p
             c["finding_basis"][fid] = "osler-estimate"
+
+    apply_hallmarks(conds, hallmark_files, fids, canon)
 
     # Broad findings: at least the noisy-OR of their specific children.
     depth = {}
@@ -602,8 +620,8 @@ def build(shared: Path, out: Path) -> dict[str, Any]:
             p = (shared / rel) if not rel.startswith("resources/") else None
             if p is not None and p.is_file():
                 inputs[rel] = sha256(p)
-    for p in sorted(CURATION.glob("*.json")):
-        inputs[f"resources/kb/curation/{p.name}"] = sha256(p)
+    for p in sorted(CURATION.rglob("*.json")):
+        inputs[f"resources/kb/curation/{p.relative_to(CURATION).as_posix()}"] = sha256(p)
     manifest = {
         "format": "osler-kb-pack", "format_version": FORMAT_VERSION,
         "name": PACK_NAME, "version": PACK_VERSION, "license": LICENSE_NOTE,
@@ -614,6 +632,163 @@ def build(shared: Path, out: Path) -> dict[str, Any]:
     (out / "manifest.json").write_text(
         json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return summary(cond_list, findings, mapping)
+
+
+HALLMARKS = CURATION / "hallmarks"
+NEW_FINDING_CATEGORIES = ("symptom", "sign", "history", "risk-factor")
+
+
+def read_hallmarks() -> list[tuple[str, dict[str, Any]]]:
+    """The hallmark layer: one file per specialty batch, applied in file-name order."""
+    if not HALLMARKS.is_dir():
+        return []
+    return [(f"curation/hallmarks/{p.name}", read_json(p))
+            for p in sorted(HALLMARKS.glob("*.json"))]
+
+
+def new_findings(hallmark_files: list[tuple[str, dict[str, Any]]],
+                 added: dict[str, Any]) -> list[dict[str, Any]]:
+    """Findings the curation adds to the vocabulary; one id defined twice must agree on label."""
+    merged: dict[str, dict[str, Any]] = {}
+    sources = [*hallmark_files, ("curation/added_conditions.json", added)]
+    for fname, doc in sources:
+        for i, entry in enumerate(doc.get("new_findings", [])):
+            where = f"{fname} new_findings[{i}]"
+            for key in ("id", "label", "category"):
+                if not isinstance(entry.get(key), str) or not entry[key]:
+                    raise BuildError(f"{where}: missing {key!r}")
+            if entry["category"] not in NEW_FINDING_CATEGORIES:
+                raise BuildError(f"{where}: category must be one of {NEW_FINDING_CATEGORIES}")
+            if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", entry["id"]):
+                raise BuildError(f"{where}: id {entry['id']!r} is not a lower-case slug")
+            old = merged.get(entry["id"])
+            if old is None:
+                merged[entry["id"]] = {**entry, "_file": where,
+                                       "synonyms": list(entry.get("synonyms", []))}
+            elif old["label"] != entry["label"] or old["category"] != entry["category"]:
+                raise BuildError(f"{where}: {entry['id']!r} already defined differently in "
+                                 f"{old['_file']}")
+            else:
+                old["synonyms"] += [s for s in entry.get("synonyms", [])
+                                    if s not in old["synonyms"]]
+    return [merged[k] for k in sorted(merged)]
+
+
+def apply_hallmarks(conds: dict[str, Any], hallmark_files: list[tuple[str, dict[str, Any]]],
+                    fids: set[str], canon: Any) -> None:
+    """Set, cap or drop P(finding | condition) where a source misses or distorts a hallmark.
+
+    Each entry names its basis and a note so a clinical reviewer can check it; one
+    (condition, finding) pair may appear once across all files."""
+    seen: dict[tuple[str, str], str] = {}
+    entries = [(f"{fname} entries[{i}]", e) for fname, doc in hallmark_files
+               for i, e in enumerate(doc.get("entries", []))]
+    # Condition-wide caps first ("finding": "*"): a source list that is noise for this
+    # condition is capped as a whole, then its hallmarks are set one by one.
+    for where, e in entries:
+        if e.get("finding") != "*":
+            continue
+        cid, cap = e.get("condition"), e.get("cap")
+        if cid not in conds:
+            raise BuildError(f"{where}: unknown condition {cid!r}")
+        if set(e) - {"condition", "finding", "cap", "basis", "note"} or not e.get("note") or (
+                not isinstance(cap, (int, float)) or not 0.0 < cap <= 1.0):
+            raise BuildError(f"{where}: a condition-wide entry takes only a cap in (0, 1] "
+                             "and a note saying why")
+        if (cid, "*") in seen:
+            raise BuildError(f"{where}: {cid}/* already curated in {seen[(cid, '*')]}")
+        seen[(cid, "*")] = where
+        c = conds[cid]
+        for fid, p in list(c["findings"].items()):
+            if p > cap and c["finding_basis"].get(fid) == "symcat":
+                c["findings"][fid] = float(cap)
+                c["finding_basis"][fid] = "symcat-capped"
+    for where, e in entries:
+        if e.get("finding") == "*":
+            continue
+        cid, fid = e.get("condition"), canon(e.get("finding", ""))
+        if cid not in conds:
+            raise BuildError(f"{where}: unknown condition {cid!r}")
+        if fid not in fids:
+            raise BuildError(f"{where}: unknown finding {e.get('finding')!r}")
+        if not e.get("basis") or not isinstance(e.get("basis"), str):
+            raise BuildError(f"{where}: every entry needs a basis (osler-estimate or a source)")
+        ops = [k for k in ("p", "cap", "drop") if k in e]
+        if len(ops) != 1:
+            raise BuildError(f"{where}: give exactly one of p, cap, drop")
+        if (cid, fid) in seen:
+            raise BuildError(f"{where}: {cid}/{fid} already curated in {seen[(cid, fid)]}")
+        seen[(cid, fid)] = where
+        c = conds[cid]
+        if ops[0] == "drop":
+            if not e.get("note"):
+                raise BuildError(f"{where}: a drop needs a note saying why")
+            c["findings"].pop(fid, None)
+            c["finding_basis"].pop(fid, None)
+            continue
+        value = e[ops[0]]
+        if not isinstance(value, (int, float)) or not 0.0 < value <= 1.0:
+            raise BuildError(f"{where}: {ops[0]} must be in (0, 1], got {value!r}")
+        if ops[0] == "p":
+            c["findings"][fid] = float(value)
+            c["finding_basis"][fid] = "hallmark"
+        elif fid in c["findings"] and c["findings"][fid] > value:
+            c["findings"][fid] = float(value)
+            c["finding_basis"][fid] = f"{c['finding_basis'][fid]}-capped"
+
+
+def add_conditions(conds: dict[str, Any], specs: list[dict[str, Any]], fids: set[str],
+                   canon: Any, cur_icd: dict[str, Any], cur_cm: dict[str, Any],
+                   priors: dict[str, Any]) -> None:
+    """Conditions a primary-care or emergency differential needs that the sources lack."""
+    for i, spec in enumerate(specs):
+        where = f"curation/added_conditions.json conditions[{i}]"
+        for key in ("id", "name", "icd10", "findings", "prior", "basis"):
+            if not spec.get(key):
+                raise BuildError(f"{where}: missing {key!r}")
+        cid = spec["id"]
+        if cid in conds:
+            raise BuildError(f"{where}: condition {cid!r} already exists")
+        table: dict[str, float] = {}
+        for fid, p in spec["findings"].items():
+            f = canon(fid)
+            if f not in fids:
+                raise BuildError(f"{where} ({cid}): unknown finding {fid!r}")
+            if not isinstance(p, (int, float)) or not 0.0 < p <= 1.0:
+                raise BuildError(f"{where} ({cid}): P({fid}) must be in (0, 1], got {p!r}")
+            table[f] = float(p)
+        if "age_sex_from" in spec:
+            ref = conds.get(spec["age_sex_from"])
+            if ref is None:
+                raise BuildError(f"{where}: age_sex_from unknown condition "
+                                 f"{spec['age_sex_from']!r}")
+            age_lr, sex_lr = dict(ref["age_lr"]), dict(ref["sex_lr"])
+        else:
+            age_lr, sex_lr = {}, {}
+        for key, target, allowed in (("age_lr", age_lr, set(AGE_KEYS.values())),
+                                     ("sex_lr", sex_lr, set(SEX_KEYS.values()))):
+            for k, v in spec.get(key, {}).items():
+                if k not in allowed or not isinstance(v, (int, float)) or v <= 0:
+                    raise BuildError(f"{where} ({cid}): bad {key} entry {k!r}: {v!r}")
+                target[k] = float(v)
+        prior = spec["prior"]
+        if prior.get("relative_to") not in conds or not 0 < prior.get("factor", 0) <= 10:
+            raise BuildError(f"{where} ({cid}): prior needs relative_to (a known condition) "
+                             "and a factor in (0, 10]")
+        conds[cid] = {
+            "id": cid, "name": spec["name"], "synonyms": list(spec.get("synonyms", [])),
+            "findings": table, "finding_basis": dict.fromkeys(table, "osler-estimate"),
+            "age_lr": age_lr, "sex_lr": sex_lr, "sources": ["osler"], "icd10": [],
+            "severity": spec.get("severity"), "prior": None, "prior_basis": "",
+            "literature": spec["basis"],
+        }
+        priors[cid] = prior
+        cur_icd[cid] = list(spec["icd10"])
+        if "cant_miss" in spec:
+            cm = spec["cant_miss"]
+            if not cm.get("rationale") or not cm.get("citation"):
+                raise BuildError(f"{where} ({cid}): cant_miss needs rationale and citation")
+            cur_cm[cid] = (cm["rationale"], cm["citation"])
 
 
 def blocked_phrases(syn: dict[str, Any]) -> list[str]:
