@@ -634,16 +634,16 @@ def build(shared: Path, out: Path) -> dict[str, Any]:
     return summary(cond_list, findings, mapping)
 
 
-HALLMARKS = CURATION / "hallmarks"
 NEW_FINDING_CATEGORIES = ("symptom", "sign", "history", "risk-factor")
 
 
 def read_hallmarks() -> list[tuple[str, dict[str, Any]]]:
     """The hallmark layer: one file per specialty batch, applied in file-name order."""
-    if not HALLMARKS.is_dir():
+    folder = CURATION / "hallmarks"
+    if not folder.is_dir():
         return []
     return [(f"curation/hallmarks/{p.name}", read_json(p))
-            for p in sorted(HALLMARKS.glob("*.json"))]
+            for p in sorted(folder.glob("*.json"))]
 
 
 def new_findings(hallmark_files: list[tuple[str, dict[str, Any]]],

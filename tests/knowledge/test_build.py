@@ -93,3 +93,109 @@ def test_build_script_refuses_a_missing_data_folder(tmp_path, capsys):
     assert build_kb.main([str(tmp_path / "nowhere"), "--out", str(tmp_path / "o")]) == 2
     assert "symcat" in capsys.readouterr().err
     assert Path(build_kb.__file__).name == "build_kb.py"
+
+
+def _conds() -> dict:
+    """Two small conditions in the build's internal shape."""
+    return {
+        "chancroid": {"findings": {"ankle-pain": 0.32, "fatigue": 0.32, "bumps-on-penis": 0.1},
+                      "finding_basis": {"ankle-pain": "symcat", "fatigue": "symcat",
+                                        "bumps-on-penis": "symcat"}},
+        "flu": {"findings": {"fever": 0.9, "cough": 0.8},
+                "finding_basis": {"fever": "symcat", "cough": "osler-estimate"}},
+    }
+
+
+FIDS = {"ankle-pain", "fatigue", "bumps-on-penis", "fever", "cough", "swollen-lymph-nodes"}
+
+
+def _apply(entries: list[dict], conds: dict | None = None) -> dict:
+    conds = conds or _conds()
+    build_kb.apply_hallmarks(conds, [("curation/hallmarks/t.json", {"entries": entries})],
+                             FIDS, lambda f: f)
+    return conds
+
+
+def test_hallmark_layer_caps_a_noisy_list_then_sets_its_hallmarks():
+    c = _apply([
+        {"condition": "chancroid", "finding": "*", "cap": 0.05, "basis": "osler-estimate",
+         "note": "survey noise"},
+        {"condition": "chancroid", "finding": "bumps-on-penis", "p": 0.5, "basis": "x"},
+        {"condition": "chancroid", "finding": "swollen-lymph-nodes", "p": 0.4, "basis": "x"},
+    ])["chancroid"], None
+    chancroid = c[0]
+    assert chancroid["findings"] == {"ankle-pain": 0.05, "fatigue": 0.05,
+                                     "bumps-on-penis": 0.5, "swollen-lymph-nodes": 0.4}
+    assert chancroid["finding_basis"]["ankle-pain"] == "symcat-capped"
+    assert chancroid["finding_basis"]["bumps-on-penis"] == "hallmark"
+
+
+def test_hallmark_cap_and_drop_keep_the_basis_reviewable():
+    conds = _apply([
+        {"condition": "flu", "finding": "cough", "cap": 0.5, "basis": "x"},
+        {"condition": "flu", "finding": "fever", "drop": True, "basis": "x", "note": "test"},
+    ])
+    assert conds["flu"]["findings"] == {"cough": 0.5}
+    assert conds["flu"]["finding_basis"] == {"cough": "osler-estimate-capped"}
+
+
+@pytest.mark.parametrize(("entry", "message"), [
+    ({"condition": "nope", "finding": "fever", "p": 0.5, "basis": "x"}, "unknown condition"),
+    ({"condition": "flu", "finding": "nope", "p": 0.5, "basis": "x"}, "unknown finding"),
+    ({"condition": "flu", "finding": "fever", "p": 1.5, "basis": "x"}, r"\(0, 1\]"),
+    ({"condition": "flu", "finding": "fever", "p": 0.5}, "needs a basis"),
+    ({"condition": "flu", "finding": "fever", "p": 0.5, "cap": 0.2, "basis": "x"}, "exactly one"),
+    ({"condition": "flu", "finding": "fever", "drop": True, "basis": "x"}, "needs a note"),
+    ({"condition": "flu", "finding": "*", "p": 0.5, "basis": "x", "note": "n"}, "only a cap"),
+])
+def test_bad_hallmark_entries_name_file_and_entry(entry, message):
+    with pytest.raises(build_kb.BuildError, match=message) as exc:
+        _apply([entry])
+    assert "curation/hallmarks/t.json entries[0]" in str(exc.value)
+
+
+def test_one_pair_curated_twice_is_refused():
+    e = {"condition": "flu", "finding": "fever", "p": 0.5, "basis": "x"}
+    with pytest.raises(build_kb.BuildError, match=r"entries\[1\].*already curated in"):
+        _apply([e, dict(e, p=0.6)])
+
+
+def test_new_findings_from_two_files_must_agree():
+    a = ("a.json", {"new_findings": [{"id": "genital-ulcer", "label": "Genital ulcer",
+                                      "category": "sign", "synonyms": ["genital sore"]}]})
+    b = ("b.json", {"new_findings": [{"id": "genital-ulcer", "label": "Genital ulcer",
+                                      "category": "sign", "synonyms": ["ulcer on genitals"]}]})
+    merged = build_kb.new_findings([a, b], {})
+    assert merged[0]["synonyms"] == ["genital sore", "ulcer on genitals"]
+    c = ("c.json", {"new_findings": [{"id": "genital-ulcer", "label": "Ulcer",
+                                      "category": "sign"}]})
+    with pytest.raises(build_kb.BuildError, match=r"c\.json new_findings.*already defined"):
+        build_kb.new_findings([a, c], {})
+    with pytest.raises(build_kb.BuildError, match="category"):
+        build_kb.new_findings([("d.json", {"new_findings": [
+            {"id": "x", "label": "X", "category": "lab"}]})], {})
+
+
+def test_added_condition_is_validated_and_joins_the_pack():
+    conds = {"migraine": {"age_lr": {"15-29": 2.0}, "sex_lr": {"female": 1.5},
+                          "findings": {}, "finding_basis": {}}}
+    spec = {"id": "ttorsion", "name": "Testicular torsion", "icd10": ["N44.00"],
+            "findings": {"fever": 0.1, "cough": 0.05}, "age_sex_from": "migraine",
+            "sex_lr": {"female": 0.0001, "male": 2.0},
+            "prior": {"relative_to": "migraine", "factor": 0.1}, "basis": "osler-estimate",
+            "cant_miss": {"rationale": "testis lost within hours", "citation": "ref"}}
+    icd, cm, priors = {}, {}, {}
+    build_kb.add_conditions(conds, [spec], FIDS, lambda f: f, icd, cm, priors)
+    t = conds["ttorsion"]
+    assert t["sex_lr"] == {"female": 0.0001, "male": 2.0} and t["age_lr"] == {"15-29": 2.0}
+    assert t["finding_basis"] == {"fever": "osler-estimate", "cough": "osler-estimate"}
+    assert icd["ttorsion"] == ["N44.00"] and cm["ttorsion"][0] == "testis lost within hours"
+    assert priors["ttorsion"]["factor"] == 0.1
+    for bad, message in ((dict(spec, id="migraine"), "already exists"),
+                         (dict(spec, findings={"nope": 0.5}), "unknown finding"),
+                         (dict(spec, prior={"relative_to": "x", "factor": 1}), "prior"),
+                         (dict(spec, age_lr={"old": 2.0}), "bad age_lr"),
+                         ({k: v for k, v in spec.items() if k != "icd10"}, "missing 'icd10'")):
+        with pytest.raises(build_kb.BuildError, match=message):
+            fresh = {"migraine": conds["migraine"]}
+            build_kb.add_conditions(fresh, [bad], FIDS, lambda f: f, {}, {}, {})
