@@ -492,7 +492,7 @@ def build(shared: Path, out: Path) -> dict[str, Any]:
             c["findings"][fid] = p
             c["finding_basis"][fid] = "osler-estimate"
 
-    apply_hallmarks(conds, hallmark_files, fids, canon)
+    curated = apply_hallmarks(conds, hallmark_files, fids, canon)
 
     # Broad findings: at least the noisy-OR of their specific children.
     depth = {}
@@ -510,6 +510,8 @@ def build(shared: Path, out: Path) -> dict[str, Any]:
             for k in kids:
                 none *= 1.0 - c["findings"][k]
             derived = round(1.0 - none, 4)
+            if (c["id"], parent) in curated:
+                continue  # a reviewer set or capped the broad finding itself
             if derived > c["findings"].get(parent, 0.0):
                 c["findings"][parent] = derived
                 c["finding_basis"][parent] = "derived-from-specific"
@@ -675,11 +677,12 @@ def new_findings(hallmark_files: list[tuple[str, dict[str, Any]]],
 
 
 def apply_hallmarks(conds: dict[str, Any], hallmark_files: list[tuple[str, dict[str, Any]]],
-                    fids: set[str], canon: Any) -> None:
+                    fids: set[str], canon: Any) -> set[tuple[str, str]]:
     """Set, cap or drop P(finding | condition) where a source misses or distorts a hallmark.
 
     Each entry names its basis and a note so a clinical reviewer can check it; one
-    (condition, finding) pair may appear once across all files."""
+    (condition, finding) pair may appear once across all files. Returns the pairs curated
+    one by one, which the broad-finding derivation then leaves as the reviewer set them."""
     seen: dict[tuple[str, str], str] = {}
     entries = [(f"{fname} entries[{i}]", e) for fname, doc in hallmark_files
                for i, e in enumerate(doc.get("entries", []))]
@@ -735,6 +738,7 @@ def apply_hallmarks(conds: dict[str, Any], hallmark_files: list[tuple[str, dict[
         elif fid in c["findings"] and c["findings"][fid] > value:
             c["findings"][fid] = float(value)
             c["finding_basis"][fid] = f"{c['finding_basis'][fid]}-capped"
+    return {pair for pair in seen if pair[1] != "*"}
 
 
 def add_conditions(conds: dict[str, Any], specs: list[dict[str, Any]], fids: set[str],

@@ -199,3 +199,25 @@ def test_added_condition_is_validated_and_joins_the_pack():
         with pytest.raises(build_kb.BuildError, match=message):
             fresh = {"migraine": conds["migraine"]}
             build_kb.add_conditions(fresh, [bad], FIDS, lambda f: f, {}, {}, {})
+
+
+def test_a_curated_broad_finding_is_not_raised_again_from_its_children(tmp_path, monkeypatch):
+    data = shared()
+    cur = tmp_path / "curation"
+    shutil.copytree(REPO / "resources" / "kb" / "curation", cur)
+    for old in (cur / "hallmarks").glob("*.json"):
+        old.unlink()  # only this test's entries; others may already curate the same pairs
+    (cur / "hallmarks").mkdir(exist_ok=True)
+    (cur / "hallmarks" / "t.json").write_text(json.dumps({"entries": [
+        {"condition": "heart-attack", "finding": "sharp-chest-pain", "p": 0.6, "basis": "t"},
+        {"condition": "heart-attack", "finding": "chest-pain", "p": 0.3, "basis": "t"}]}))
+    monkeypatch.setattr(build_kb, "CURATION", cur)
+    build_kb.build(data, tmp_path / "out")
+    conds = {c["id"]: c for c in json.loads((tmp_path / "out" / "conditions.json").read_text())[
+        "conditions"]}
+    mi = conds["heart-attack"]
+    assert mi["findings"]["sharp-chest-pain"] == 0.6
+    assert mi["findings"]["chest-pain"] == 0.3  # not the noisy-OR of its children
+    assert mi["finding_basis"]["chest-pain"] == "hallmark"
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert "resources/kb/curation/hallmarks/t.json" in manifest["inputs"]
