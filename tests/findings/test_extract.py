@@ -89,6 +89,15 @@ def test_glucose_units(ex):
     assert states(ex, "glucose 6.1 mmol/L")["hyperglycaemia"] == "-"
 
 
+def test_ck_and_total_calcium_values(ex):
+    assert states(ex, "CK 12,000 U/L")["raised-ck"] == "+"  # thousands separator, not 12.0
+    assert states(ex, "creatine kinase of 150")["raised-ck"] == "-"
+    s = states(ex, "corrected calcium 7.2")
+    assert s["hypocalcaemia"] == "+" and s["hypercalcaemia"] == "-"
+    assert states(ex, "calcium 2.9 mmol/L")["hypercalcaemia"] == "+"
+    assert "hypocalcaemia" not in states(ex, "ionised calcium 1.1 mmol/L")  # other limits
+
+
 def test_event_id_and_time_are_carried(ex):
     f = ex.from_text("chest pain", event_id="DocumentReference/n1", time="2024-01-01T00:00:00")[0]
     assert f.source.cite() == "DocumentReference/n1[0:10]" and f.time == "2024-01-01T00:00:00"

@@ -162,18 +162,25 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
                            re.I)),
     ("ddimer", re.compile(r"\bd-?\s?dimer" + _SEP + r"(\d{1,5}(?:\.\d{1,2})?)\s*"
                           r"(ng/ml|[uµ]g/ml|mg/l|[uµ]g/l|ng/l)?(?:\s*feu)?", re.I)),
+    ("ck", re.compile(r"\b(?:ck|cpk|creatine (?:phospho)?kinase)" + _SEP +
+                      r"(\d{1,6}(?:,\d{3})?)\s*(i?u/l)?", re.I)),
+    # Total calcium only: ionised calcium (about 1.2 mmol/L) has other limits.
+    ("calcium", re.compile(r"\b(?<!ioni[sz]ed )(?:corrected |serum |total )?calcium" + _SEP +
+                           r"(\d{1,2}(?:\.\d{1,2})?)\s*(mg/dl|mmol/l)?", re.I)),
 ]
 
 _LOINC = {"temp": "8310-5", "hr": "8867-4", "rr": "9279-1", "spo2": "2708-6", "bmi": "39156-5",
           "wbc": "6690-2", "hb": "718-7", "plt": "777-3", "glucose": "2345-7",
           "hba1c": "4548-4", "sodium": "2951-2", "potassium": "2823-3", "creatinine": "2160-0",
-          "crp": "1988-5", "lactate": "2524-7", "ddimer": "48065-7"}
+          "crp": "1988-5", "lactate": "2524-7", "ddimer": "48065-7", "ck": "2157-6",
+          "calcium": "17861-6"}
 # Plausible ranges; values outside are read as not a measurement (dates, doses, ids).
 _RANGE = {"temp": (25, 115), "hr": (20, 250), "rr": (4, 80), "spo2": (50, 100),
           "bmi": (10, 80), "wbc": (0.1, 300), "hb": (2, 250), "plt": (1, 2000),
           "glucose": (0.5, 2000), "hba1c": (3, 20), "sodium": (100, 180),
           "potassium": (1.5, 10), "creatinine": (0.1, 2000), "crp": (0, 600),
-          "lactate": (0.1, 40), "ddimer": (0.01, 100000), "sbp": (50, 300), "dbp": (20, 200)}
+          "lactate": (0.1, 40), "ddimer": (0.01, 100000), "ck": (5, 500000),
+          "calcium": (0.5, 20), "sbp": (50, 300), "dbp": (20, 200)}
 
 
 def _unit(kind: str, value: float, raw: str | None) -> str | None:
@@ -193,7 +200,8 @@ def _unit(kind: str, value: float, raw: str | None) -> str | None:
                 "glucose": "mg/dL" if value > 35 else "mmol/L", "hba1c": "%" if value < 20
                 else "mmol/mol", "sodium": "mmol/L", "potassium": "mmol/L",
                 "creatinine": "mg/dL" if value < 20 else "umol/L", "crp": "mg/L",
-                "lactate": "mmol/L", "ddimer": "ng/mL" if value >= 20 else "mg/L"}
+                "lactate": "mmol/L", "ddimer": "ng/mL" if value >= 20 else "mg/L",
+                "ck": "U/L", "calcium": "mg/dL" if value > 4 else "mmol/L"}
     return defaults.get(kind)
 
 
@@ -202,7 +210,7 @@ _LEAD = re.compile(r"\b(?:temp|tmax|t\s*max|febrile|fever|pyrexial|hr\b|heart|pu
                    r"bp\b|blood|spo2|sao2|o2|oxygen|sats?\b|saturating|bmi|wbc|white|wcc|"
                    r"leu[ck]ocyte|hb\b|hgb|ha?emoglobin|platelet|plt|glucose|bgl?\b|bsl|cbg|"
                    r"fingerstick|hba1c|a1c|glycated|sodium|na\b|potassium|k\+|creat|cr\b|crp|"
-                   r"c-reactive|lactate|lactic|d-?\s?dimer|\d{1,3}\s*(?:bpm|beats|breaths|/))",
+                   r"c-reactive|lactate|lactic|d-?\s?dimer|ck\b|cpk|creatine|calcium|corrected|serum|total|\d{1,3}\s*(?:bpm|beats|breaths|/))",
                    re.I)
 
 
@@ -233,7 +241,8 @@ def _read(kind: str, m: re.Match[str]) -> Iterator[TextValue]:
             yield TextValue("8480-6", sbp, "mm[Hg]", m.start(), m.end())
             yield TextValue("8462-4", dbp, "mm[Hg]", m.start(), m.end())
         return
-    value = float(m.group(1).replace(",", "."))
+    raw = m.group(1)
+    value = float(raw.replace(",", "") if kind == "ck" else raw.replace(",", "."))
     lo, hi = _RANGE[kind]
     if not lo <= value <= hi:
         return
