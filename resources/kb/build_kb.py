@@ -375,7 +375,8 @@ def build(shared: Path, out: Path) -> dict[str, Any]:
     ddx_e = read_json(shared / "ddxplus" / "release_evidences.json")
     cur_find = read_json(CURATION / "findings.json")
     cur_syn = read_json(CURATION / "synonyms.json")
-    cur_hier = read_json(CURATION / "hierarchy.json")["parents"]
+    hier_doc = read_json(CURATION / "hierarchy.json")
+    cur_hier, cur_inherit = hier_doc["parents"], hier_doc.get("inherit", {})
     cur_ddx = read_json(CURATION / "ddxplus.json")
     cur_icd = read_json(CURATION / "icd10_cm.json")["codes"]
     cur_cm = read_json(CURATION / "cant_miss.json")["conditions"]
@@ -515,6 +516,21 @@ def build(shared: Path, out: Path) -> dict[str, Any]:
             if derived > c["findings"].get(parent, 0.0):
                 c["findings"][parent] = derived
                 c["finding_basis"][parent] = "derived-from-specific"
+
+    # Specific findings inherit a share of a broad finding the source lists.
+    for fid, share in cur_inherit.items():
+        if fid not in parents or not 0.0 < share <= 1.0:
+            raise BuildError(f"curation/hierarchy.json inherit: {fid!r} has no parent or "
+                             f"share {share!r} is not in (0, 1]")
+    for c in conds.values():
+        for fid, share in sorted(cur_inherit.items()):
+            parent = parents[fid]
+            if (fid in c["findings"] or (c["id"], fid) in curated
+                    or parent not in c["findings"]
+                    or c["finding_basis"].get(parent) == "derived-from-specific"):
+                continue
+            c["findings"][fid] = round(c["findings"][parent] * share, 4)
+            c["finding_basis"][fid] = "inherited-from-broad"
 
     # Names and synonyms.
     for cid, name in cur_cond["names"].items():

@@ -221,3 +221,21 @@ def test_a_curated_broad_finding_is_not_raised_again_from_its_children(tmp_path,
     assert mi["finding_basis"]["chest-pain"] == "hallmark"
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert "resources/kb/curation/hallmarks/t.json" in manifest["inputs"]
+
+
+def test_specific_findings_inherit_only_from_a_listed_broad_finding():
+    pack = REPO / "resources" / "kb"
+    hier = json.loads((pack / "curation" / "hierarchy.json").read_text())
+    conds = json.loads((pack / "conditions.json").read_text())["conditions"]
+    parents, share = hier["parents"], hier["inherit"]
+    inherited = 0
+    for c in conds:
+        for fid, basis in c["finding_basis"].items():
+            if basis != "inherited-from-broad":
+                continue
+            inherited += 1
+            parent = parents[fid]
+            assert c["finding_basis"][parent] != "derived-from-specific", (c["id"], fid)
+            assert c["findings"][fid] == round(c["findings"][parent] * share[fid], 4)
+    assert inherited > 100
+    assert "hemoptysis" not in share and "thunderclap-headache" not in share  # distinct signs
