@@ -157,3 +157,14 @@ def test_stopped_treatment_is_not_current():
         "Prophylactic anticoagulation stopped at discharge.")
     anticoag = [f for f in found if "anticoag" in f.id]
     assert anticoag and not any(f.present for f in anticoag)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Weight loss, underweight, periods stopped.", {"weight-loss": "+", "underweight": "+"}),
+    ("Cough and fever, vomiting stopped.", {"cough": "+", "fever": "+", "vomiting": "-"}),
+    ("The chest pain has stopped.", {"chest-pain": "-"}),
+    ("Metformin stopped.", {"history-diabetes": "+"}),  # the diabetes goes on
+    ("Fever and cough absent.", {"fever": "-", "cough": "-"}),  # ordinary post-negation
+])
+def test_stopped_ends_only_the_finding_right_before_it(ex, text, expected):
+    assert states(ex, text) == expected

@@ -177,6 +177,13 @@ and also|also has|as well as"""
 _SHORT = {"non": 0, "without": 3, "nor": 3, "during": 1, "after": 1, "before": 1,
           "following": 1, "throughout": 1, "prior to": 1, "prior": 2,
           "previous": 2, "at age": 0, "at the age of": 0}
+# "Stopped" and the like end only the finding right before them ("metformin stopped"); in
+# "weight loss, underweight, periods stopped" the weight loss is still present.
+_ADJACENT_ONLY = ("stopped", "was stopped", "were stopped", "has stopped", "have stopped",
+                  "discontinued", "was discontinued", "were discontinued", "ceased",
+                  "withdrawn")
+ADJACENT = -2  # gap marking an adjacent-only post-trigger
+_SHORT.update(dict.fromkeys(_ADJACENT_ONLY, ADJACENT))
 # Findings that are about other people by nature and survive an experiencer trigger.
 OTHER_PERSON_EXEMPT_PREFIXES = ("family-history-",)
 OTHER_PERSON_EXEMPT = frozenset({"sick-contact"})
@@ -266,6 +273,7 @@ class Status:
     history_of: bool = False  # after a bare "history of" (past only for current-only states)
     timeframe: bool = False  # names a time ("during pregnancy"), not the patient's state
     factor: bool = False  # an aggravating or relieving factor ("worse on coughing")
+    stopped: bool = False  # "... stopped": over now, unless a chronic condition ("metformin")
 
 
 @dataclass(slots=True)
@@ -329,7 +337,7 @@ def assess(text: str, tokens: list[Token], spans: list[tuple[int, int]],
     starts = [t[0] for t in triggers]
     for n, (_first, last) in enumerate(spans):
         time_open = True
-        for t_first, _t_last, kind, _gap in triggers[bisect.bisect_right(starts, last):]:
+        for t_first, _t_last, kind, gap in triggers[bisect.bisect_right(starts, last):]:
             if sentence[t_first] != sentence[last]:
                 break
             if kind is Kind.TERMINATE:
@@ -338,7 +346,12 @@ def assess(text: str, tokens: list[Token], spans: list[tuple[int, int]],
                 time_open = False
             if counted[t_first] - counted[last + 1] > POST_GAP:
                 break
-            if kind in POST_KINDS and (time_open or kind is not Kind.PAST_POST):
+            if gap == ADJACENT and (counted[t_first] > counted[last + 1] or (
+                    n + 1 < len(spans) and spans[n + 1][0] < t_first)):
+                continue  # an adjacent-only trigger further away, or another finding between
+            if gap == ADJACENT:
+                statuses[n].stopped = True
+            elif kind in POST_KINDS and (time_open or kind is not Kind.PAST_POST):
                 _apply(statuses[n], kind)
     return statuses
 

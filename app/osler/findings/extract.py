@@ -170,7 +170,9 @@ class FindingExtractor:
                 # A phrase that itself means 'absent' ('afebrile', 'normal power') stays
                 # absent inside a negated list ('No LOC, normal power and tone'); 'non-' before
                 # 'bloody diarrhoea' denies the blood, not the diarrhoea.
-                negated = (st.negated and target.finding not in head) or negated_word
+                # A drug stopped does not end the condition it implies ("metformin stopped").
+                ended = st.negated or (st.stopped and fdef.category != "history")
+                negated = (ended and target.finding not in head) or negated_word
                 present = target.present and not negated
                 if fid in self._restricted and not self._fits(self._finding(
                         fid, present, True, 1.0, text, start + s, start + e, event_id, time),
