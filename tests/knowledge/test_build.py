@@ -205,9 +205,11 @@ def test_a_curated_broad_finding_is_not_raised_again_from_its_children(tmp_path,
     data = shared()
     cur = tmp_path / "curation"
     shutil.copytree(REPO / "resources" / "kb" / "curation", cur)
-    for old in (cur / "hallmarks").glob("*.json"):
-        old.unlink()  # only this test's entries; others may already curate the same pairs
     (cur / "hallmarks").mkdir(exist_ok=True)
+    for other in (cur / "hallmarks").glob("*.json"):  # this test's pairs only from t.json
+        doc = json.loads(other.read_text())
+        doc["entries"] = [e for e in doc.get("entries", []) if e["condition"] != "heart-attack"]
+        other.write_text(json.dumps(doc))
     (cur / "hallmarks" / "t.json").write_text(json.dumps({"entries": [
         {"condition": "heart-attack", "finding": "sharp-chest-pain", "p": 0.6, "basis": "t"},
         {"condition": "heart-attack", "finding": "chest-pain", "p": 0.3, "basis": "t"}]}))
@@ -227,7 +229,9 @@ def test_specific_findings_inherit_only_from_a_listed_broad_finding():
     pack = REPO / "resources" / "kb"
     hier = json.loads((pack / "curation" / "hierarchy.json").read_text())
     conds = json.loads((pack / "conditions.json").read_text())["conditions"]
-    parents, share = hier["parents"], hier["inherit"]
+    findings = json.loads((pack / "findings.json").read_text())["findings"]
+    parents = {f["id"]: f["parent"] for f in findings if f.get("parent")}
+    share = hier["inherit"]
     inherited = 0
     for c in conds:
         for fid, basis in c["finding_basis"].items():

@@ -69,7 +69,9 @@ def test_shipped_pack_counts(kb):
     sources = [s for c in kb.conditions for s in c.sources]
     assert sources.count("symcat") == 801
     assert sources.count("ddxplus") == 49
-    assert len(kb.conditions) == 812  # 801 SymCat + 10 DDXPlus-only + 1 Osler (aortic dissection)
+    # 801 SymCat + 10 DDXPlus-only + 62 Osler (aortic dissection, 61 in added_conditions.json)
+    assert len(kb.conditions) == 873
+    assert sources.count("osler") == 62
     ids = {f.id for f in kb.findings}
     assert len(ids) == len(kb.findings) > 550
     assert default_kb() is default_kb()

@@ -74,7 +74,8 @@ resolution of|no longer|lack of|doesn't|does not|did not|didn't|isn't|wasn't|hav
 has not|have not|had no|reports no|with no|nil|not any|no further episodes of|cannot|can't|
 unable to detect|free from|not complaining of|no reported|not reported|not associated with|
 not accompanied by|no associated|no prior|no recent|no current|no new|no significant|
-no obvious|no apparent|no clinical|no symptoms of|no features of|not febrile"""
+no obvious|no apparent|no clinical|no symptoms of|no features of|not febrile|
+narrowly avoided|avoided being involved in|nearly had|almost had"""
 _NEG_POST = """absent|denied|not present|is absent|are absent|was negative|were negative|
 is negative|are negative|negative|ruled out|was ruled out|were ruled out|has resolved|
 have resolved|resolved|not seen|not detected|not noted|not reported|not found|nil|gone|
