@@ -287,10 +287,14 @@ class FindingExtractor:
         out = []
         starts = [t.start for t in tokens]
         sex, age = who
+        verdicts: dict[tuple[str, float, str | None], list] = {}  # long notes repeat values
         for tv in values_in_text(piece):
             if self._saturated(tv.loinc, seen):
                 continue
-            for verdict in self._measures.judge(tv.loinc, tv.value, tv.unit, sex, age):
+            key = (tv.loinc, tv.value, tv.unit)
+            if key not in verdicts:
+                verdicts[key] = self._measures.judge(tv.loinc, tv.value, tv.unit, sex, age)
+            for verdict in verdicts[key]:
                 if not _admit(seen, verdict.finding.id, verdict.present):
                     continue
                 f = self._finding(verdict.finding.id, verdict.present, True, 1.0, text,

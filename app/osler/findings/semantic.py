@@ -12,6 +12,7 @@ import hashlib
 import logging
 import os
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -134,44 +135,39 @@ def _cache_dir() -> Path | None:
     return Path(platformdirs.user_cache_dir("osler", appauthor=False)) / "semantic"
 
 
-def clauses(tokens: list[Token], covered: set[int]) -> list[Clause]:
-    """Clauses with no lexical match: split at punctuation and at 'and'/'but' in long runs."""
-    out: list[Clause] = []
-    run: list[int] = []
+def clauses(tokens: list[Token], covered: set[int]) -> Iterator[Clause]:
+    """Clauses with no lexical match: split at punctuation and at 'and'/'but' in long runs.
+    Lazy, so a caller with a budget reads only as far into a long note as it needs."""
 
-    def flush() -> None:
+    def flush(run: list[int]) -> Iterator[Clause]:
         words = [i for i in run if tokens[i].word]
-        if not words:
+        if not words or any(i in covered for i in words):
             return
-        if any(i in covered for i in words):
-            return
-        if not MIN_WORDS <= len(words) <= MAX_WORDS:
-            if len(words) > MAX_WORDS:
-                _split(words)
-            return
-        out.append(Clause(words[0], words[-1], tokens[words[0]].start, tokens[words[-1]].end))
+        if MIN_WORDS <= len(words) <= MAX_WORDS:
+            yield Clause(words[0], words[-1], tokens[words[0]].start, tokens[words[-1]].end)
+        elif len(words) > MAX_WORDS:
+            yield from split(words)
 
-    def _split(words: list[int]) -> None:
+    def split(words: list[int]) -> Iterator[Clause]:
         part: list[int] = []
         for i in words:
             if tokens[i].text.lower() in SPLIT_WORDS and part:
                 if MIN_WORDS <= len(part) <= MAX_WORDS:
-                    out.append(Clause(part[0], part[-1], tokens[part[0]].start,
-                                      tokens[part[-1]].end))
+                    yield Clause(part[0], part[-1], tokens[part[0]].start, tokens[part[-1]].end)
                 part = []
             else:
                 part.append(i)
         if MIN_WORDS <= len(part) <= MAX_WORDS:
-            out.append(Clause(part[0], part[-1], tokens[part[0]].start, tokens[part[-1]].end))
+            yield Clause(part[0], part[-1], tokens[part[0]].start, tokens[part[-1]].end)
 
+    run: list[int] = []
     for i, t in enumerate(tokens):
         if not t.word and t.text in BREAKS:
-            flush()
+            yield from flush(run)
             run = []
         else:
             run.append(i)
-    flush()
-    return out
+    yield from flush(run)
 
 
 def available() -> bool:
