@@ -29,7 +29,7 @@ class TrainConfig:
     """Every knob of a training run; saved in osler.json for reproducibility."""
 
     model_id: str = "osler-ddx"
-    version: str = "1.0.0"
+    version: str = "1.1.0"
     hidden: int = 256
     layers: int = 2
     dropout: float = 0.1
@@ -42,7 +42,7 @@ class TrainConfig:
     prior_exponent: float = 0.5
     anchor: float = 0.0  # L2 pull of the wide weights towards the KB log-likelihoods
     freeze_wide: bool = False  # keep the wide part exactly the KB's log-likelihoods
-    kb_blend: float = 0.5  # shipped logits = (1 - kb_blend) * network + kb_blend * KB posterior
+    kb_blend: float = 0.9  # shipped logits = (1 - kb_blend) * network + kb_blend * KB posterior
     calibration_cases: int = 20000
     eval_cases: int = 20000
     threads: int = 2
