@@ -1,8 +1,9 @@
 """Extraction accuracy on the development vignettes, with floors just under the measurement.
 
 Measured (see docs/findings.md), text only: lexicon, present P 0.982 R 0.867, absent P 0.996
-R 0.993 (KB pack 1.1.0, gold extended for its vocabulary); with the semantic fallback, present P 0.978 R 0.874. With each vignette's age and sex
-passed (as `osler ddx --age --sex` does), the lexicon's present recall is 0.859: vignette 96
+R 0.993 (KB pack 1.1.0, gold extended for its vocabulary); with the semantic fallback,
+present P 0.978 R 0.874. With each vignette's age and sex passed (as `osler ddx --age --sex`
+does), the lexicon's present recall is 0.859: vignette 96
 is a "10 year old" whose text calls him "this baby", so the gold "irritable infant" is set
 aside. The vocabulary was written with these vignettes in view, so held-out figures will be
 lower.
