@@ -244,8 +244,8 @@ def test_ddx_bench_measures_a_model_and_skips_without_one(tiny_model, tmp_path, 
     from bench.ddx_bench import run as bench_run
 
     r = bench_run(tiny_model, 3, DEMO, threads=1)
-    assert r["model"]["id"] == "tiny-ddx" and r["findings"] == 23
-    assert r["model_runs_per_differential"] == 26
+    assert r["model"]["id"] == "tiny-ddx" and r["findings"] == 24
+    assert r["model_runs_per_differential"] == 27
     assert r["differential_ms"] > 0 and r["naive_bayes_differential_ms"] > 0
     assert r["ratio_vs_naive_bayes"] > 0 and r["load_s"] > 0
     assert bench_main(["--model", str(tmp_path / "none")]) == 0

@@ -62,7 +62,7 @@ def test_opening_the_demo_shows_its_differential_computed_off_the_ui_thread(
     spoken = panel.list.item(0).data(Qt.ItemDataRole.AccessibleTextRole)
     assert "Pulmonary embolism" in spoken and "can't miss" in spoken and "I26.99" in spoken
     assert "not a diagnosis" in panel.disclaimer.text().lower()
-    assert "23 findings" in panel.status.text()
+    assert "24 findings" in panel.status.text()
     assert window.notice.isVisible()
 
 
