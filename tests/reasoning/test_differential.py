@@ -50,6 +50,31 @@ def test_absent_expected_finding_is_evidence_against_and_a_pertinent_negative(kb
                for p in pneu.pertinent_negatives)
 
 
+def test_a_present_specific_finding_documents_its_broader_one(kb, tiny_model):
+    from dataclasses import replace
+
+    from osler.knowledge import KnowledgeBase
+
+    findings = [replace(f, parent="cough") if f.id == "hemoptysis" else f for f in kb.findings]
+    kb2 = KnowledgeBase(kb.name, kb.version, list(kb.conditions), findings)
+    eng = engine(kb2, tiny_model)
+    m = KBMatrix.from_kb(kb2)
+    case = CaseInput.build(58, "male", {"hemoptysis": "+", "fever": "+"})
+    d = build_differential(eng, kb2, m, case, findings_for(case, kb2), top=6)
+    pneu = next(x for x in d.diagnoses if x.condition_id == "pneumonia")
+    assert kb2.finding("hemoptysis").parent == "cough"
+    for dx in d.diagnoses:  # pneumonia expects cough in 90%: documented by the haemoptysis
+        assert "cough" not in {p.finding_id for p in dx.pertinent_negatives}, dx.condition_id
+        assert "cough" not in {n.finding_id for n in dx.next_best}
+    assert "cough" not in {n.finding_id for n in d.next_best}
+    # Without the hierarchy the same case lists cough as undocumented for pneumonia.
+    d0 = build_differential(engine(kb, tiny_model), kb, KBMatrix.from_kb(kb), case,
+                            findings_for(case, kb), top=6)
+    pneu0 = next(x for x in d0.diagnoses if x.condition_id == "pneumonia")
+    assert "cough" in {p.finding_id for p in pneu0.pertinent_negatives}
+    assert pneu.condition_id == "pneumonia"
+
+
 def test_cant_miss_pinned_when_probable_enough(kb, tiny_model):
     eng = engine(kb, tiny_model)
     m = KBMatrix.from_kb(kb)

@@ -72,7 +72,7 @@ def build_differential(
     base = probs[0]
     occl = probs[1 : 1 + len(inputs)]
     demo_p = probs[1 + len(inputs) :]
-    gain, gain_by_dx, p_present, yes = _information_gain(m, base, case)
+    gain, gain_by_dx, p_present, yes = _information_gain(m, base, case, implied(kb, case))
 
     order = [int(i) for i in np.argsort(-base)]
     shown = order[:top]
@@ -121,10 +121,13 @@ def _pertinent_negatives(kb: KnowledgeBase, m: KBMatrix, case: CaseInput,
     out = []
     expected = np.flatnonzero(m.listed[ci] & (m.p[ci] >= EXPECTED))
     states = dict(case.findings)
+    known = implied(kb, case)
     undocumented = []
     for j in expected[np.argsort(-m.p[ci, expected])]:
         fid = m.finding_ids[j]
         st = states.get(fid)
+        if st is None and fid in known:
+            continue  # 'chest pain' is documented when 'sharp chest pain' is
         label = kb.finding(fid).label
         if st == ABSENT:
             f = by_id.get(fid)
@@ -135,7 +138,21 @@ def _pertinent_negatives(kb: KnowledgeBase, m: KBMatrix, case: CaseInput,
     return tuple(out + undocumented)
 
 
-def _information_gain(m: KBMatrix, base: np.ndarray, case: CaseInput
+def implied(kb: KnowledgeBase, case: CaseInput) -> set[str]:
+    """Broader findings a present specific one already documents (haemoptysis -> cough)."""
+    out: set[str] = set()
+    for fid, st in case.findings:
+        if st != PRESENT or not kb.has_finding(fid):
+            continue
+        parent = kb.finding(fid).parent
+        while parent and parent not in out and kb.has_finding(parent):
+            out.add(parent)
+            parent = kb.finding(parent).parent
+    return out
+
+
+def _information_gain(m: KBMatrix, base: np.ndarray, case: CaseInput,
+                      known: set[str] = frozenset()  # type: ignore[assignment]
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Expected gain (bits) of observing each finding: over the whole differential (F,) and
     for each diagnosis against the rest (C, F); also P(present) (F,) and posteriors if present.
@@ -149,7 +166,8 @@ def _information_gain(m: KBMatrix, base: np.ndarray, case: CaseInput
     gain = h0 - (p_yes * entropy_bits(yes.T) + (1 - p_yes) * entropy_bits(no.T))
     by_dx = binary_entropy(base)[:, None] - (
         p_yes[None, :] * binary_entropy(yes) + (1 - p_yes[None, :]) * binary_entropy(no))
-    observed = [m.find_index[f] for f, _ in case.findings if f in m.find_index]
+    observed = [m.find_index[f] for f in {f for f, _ in case.findings} | set(known)
+                if f in m.find_index]
     gain[observed] = -1.0
     by_dx[:, observed] = -1.0
     return gain, by_dx, p_yes, yes
