@@ -76,14 +76,13 @@ class _Reblended:
             self._restore(saved)
 
     def predict(self, cases):
-        z = self.logits(cases)[:, self.base._model_cols] / self.temperature
-        z = z + self.base._log_prior
-        z -= z.max(axis=1, keepdims=True)
-        p = np.exp(z)
-        p /= p.sum(axis=1, keepdims=True)
-        full = np.zeros((len(cases), len(self.base.m.condition_ids)))
-        full[:, self.base._kb_cols] = p
-        return full
+        saved, shipped_t = self._swap(), self.base.temperature
+        self.base.temperature = self.temperature
+        try:
+            return self.base.predict(cases)
+        finally:
+            self.base.temperature = shipped_t
+            self._restore(saved)
 
 
 def main() -> int:

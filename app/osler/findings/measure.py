@@ -210,7 +210,8 @@ _LEAD = re.compile(r"\b(?:temp|tmax|t\s*max|febrile|fever|pyrexial|hr\b|heart|pu
                    r"bp\b|blood|spo2|sao2|o2|oxygen|sats?\b|saturating|bmi|wbc|white|wcc|"
                    r"leu[ck]ocyte|hb\b|hgb|ha?emoglobin|platelet|plt|glucose|bgl?\b|bsl|cbg|"
                    r"fingerstick|hba1c|a1c|glycated|sodium|na\b|potassium|k\+|creat|cr\b|crp|"
-                   r"c-reactive|lactate|lactic|d-?\s?dimer|ck\b|cpk|creatine|calcium|corrected|serum|total|\d{1,3}\s*(?:bpm|beats|breaths|/))",
+                   r"c-reactive|lactate|lactic|d-?\s?dimer|ck\b|cpk|creatine|calcium|corrected|"
+                   r"serum|total|\d{1,3}\s*(?:bpm|beats|breaths|/))",
                    re.I)
 
 

@@ -116,6 +116,7 @@ def _measurements(tl: Timeline, kb: KnowledgeBase, ref: datetime | None, sex: st
 
 HIGH_FLAGS = {"H", "HH", "HU", ">"}
 LOW_FLAGS = {"L", "LL", "LU", "<"}
+KNOWN_FLAGS = HIGH_FLAGS | LOW_FLAGS | {"N"}
 
 
 def _lab_says(f: FindingDef, e: Event) -> bool | None:
@@ -127,12 +128,9 @@ def _lab_says(f: FindingDef, e: Event) -> bool | None:
     ops = {r.op[0] for r in f.rules}
     if len(ops) != 1:
         return None
-    flag = e.flag
-    if flag is None:
+    if e.flag not in KNOWN_FLAGS:
         return None
-    if ops == {">"}:
-        return flag in HIGH_FLAGS if flag in HIGH_FLAGS | LOW_FLAGS | {"N"} else None
-    return flag in LOW_FLAGS if flag in HIGH_FLAGS | LOW_FLAGS | {"N"} else None
+    return e.flag in (HIGH_FLAGS if ops == {">"} else LOW_FLAGS)
 
 
 def _groups(f: FindingDef) -> list[tuple[str, ...]]:

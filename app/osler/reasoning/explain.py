@@ -72,7 +72,8 @@ def build_differential(
     base = probs[0]
     occl = probs[1 : 1 + len(inputs)]
     demo_p = probs[1 + len(inputs) :]
-    gain, gain_by_dx, p_present, yes = _information_gain(m, base, case, implied(kb, case))
+    known = implied(kb, case)
+    gain, gain_by_dx, p_present, yes = _information_gain(m, base, case, known)
 
     order = [int(i) for i in np.argsort(-base)]
     shown = order[:top]
@@ -108,7 +109,7 @@ def build_differential(
             probability=float(base[ci]), cant_miss=cond.cant_miss,
             cant_miss_rationale=cond.cant_miss_rationale, pinned=ci in pinned,
             evidence_for=ev_for, evidence_against=ev_against,
-            pertinent_negatives=_pertinent_negatives(kb, m, case, by_id, ci),
+            pertinent_negatives=_pertinent_negatives(kb, m, case, by_id, ci, known),
             next_best=_next_best_for(kb, m, base, gain_by_dx[ci], p_present, yes, ci),
         ))
     return Differential(model=engine.info, case=case, findings=findings, diagnoses=diagnoses,
@@ -117,11 +118,11 @@ def build_differential(
 
 
 def _pertinent_negatives(kb: KnowledgeBase, m: KBMatrix, case: CaseInput,
-                         by_id: dict[str, Finding], ci: int) -> tuple[PertinentNegative, ...]:
+                         by_id: dict[str, Finding], ci: int, known: set[str]
+                         ) -> tuple[PertinentNegative, ...]:
     out = []
     expected = np.flatnonzero(m.listed[ci] & (m.p[ci] >= EXPECTED))
     states = dict(case.findings)
-    known = implied(kb, case)
     undocumented = []
     for j in expected[np.argsort(-m.p[ci, expected])]:
         fid = m.finding_ids[j]
@@ -151,8 +152,7 @@ def implied(kb: KnowledgeBase, case: CaseInput) -> set[str]:
     return out
 
 
-def _information_gain(m: KBMatrix, base: np.ndarray, case: CaseInput,
-                      known: set[str] = frozenset()  # type: ignore[assignment]
+def _information_gain(m: KBMatrix, base: np.ndarray, case: CaseInput, known: set[str]
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Expected gain (bits) of observing each finding: over the whole differential (F,) and
     for each diagnosis against the rest (C, F); also P(present) (F,) and posteriors if present.
@@ -166,7 +166,7 @@ def _information_gain(m: KBMatrix, base: np.ndarray, case: CaseInput,
     gain = h0 - (p_yes * entropy_bits(yes.T) + (1 - p_yes) * entropy_bits(no.T))
     by_dx = binary_entropy(base)[:, None] - (
         p_yes[None, :] * binary_entropy(yes) + (1 - p_yes[None, :]) * binary_entropy(no))
-    observed = [m.find_index[f] for f in {f for f, _ in case.findings} | set(known)
+    observed = [m.find_index[f] for f in {f for f, _ in case.findings} | known
                 if f in m.find_index]
     gain[observed] = -1.0
     by_dx[:, observed] = -1.0
