@@ -151,9 +151,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from osler.reasoning.evaluate import evaluate
     from osler.reasoning.kbmatrix import KBMatrix
     from osler.reasoning.service import load_engine
-    from osler.reasoning.vignettes import load_vignettes
+    from osler.reasoning.vignettes import load_vignettes, split_half
 
-    vignettes = load_vignettes(args.file)
+    vignettes = split_half(load_vignettes(args.file), args.half, args.split_seed)
     if args.limit:
         vignettes = vignettes[: args.limit]
     kb = _load_kb(args)
@@ -163,12 +163,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
                for name in wanted}
     report = evaluate(kb, engines, vignettes, FindingExtractor(kb, semantic=not args.no_semantic))
     report["file"] = str(args.file)
+    report["split"] = {"half": args.half, "seed": args.split_seed}
     if args.json:
         _print_json(report)
         return 0
     print(f"{report['vignettes']} vignettes, gold matchable in the KB: {report['gold_matchable']}")
     for name, r in report["engines"].items():
-        print(f"{name:>12}: top-1 {r['top1']:.1%}  top-3 {r['top3']:.1%}  top-10 {r['top10']:.1%}")
+        sure = r["confident"]
+        print(f"{name:>12}: top-1 {r['top1']:.1%}  top-3 {r['top3']:.1%}  top-10 {r['top10']:.1%}"
+              f"  ECE {r['ece_top1']:.3f}  shown >=90%: {sure['correct']}/{sure['count']} right")
     return 0
 
 
@@ -566,6 +569,12 @@ def build_parser() -> argparse.ArgumentParser:
     _model_options(p)
     p.set_defaults(engine="both")
     p.add_argument("--limit", type=int, help="only the first N vignettes")
+    p.add_argument("--half", choices=["dev", "check", "all"], default="all",
+                   help="score one half of a seeded split: 'dev' (developed on) or 'check' "
+                   "(never looked at while developing); default all")
+    from osler.reasoning.vignettes import SPLIT_SEED
+
+    p.add_argument("--split-seed", type=int, default=SPLIT_SEED, help=argparse.SUPPRESS)
     p.add_argument("--no-semantic", action="store_true", help="lexicon-only extraction")
     p.add_argument("--json", action="store_true", help="print one JSON document")
 

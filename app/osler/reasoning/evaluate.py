@@ -51,15 +51,17 @@ def evaluate(kb: KnowledgeBase, engines: dict[str, Engine], vignettes: list[Vign
     }
     ranks: dict[str, list[int | None]] = {}
     tops: dict[str, list[list[str]]] = {}
+    top_p: dict[str, list[float]] = {}
     for name, eng in engines.items():
         probs = eng.predict([c for c, _ in cases])
-        ranks[name], tops[name] = [], []
+        ranks[name], tops[name], top_p[name] = [], [], []
         for i, t in enumerate(targets):
             order = np.argsort(-probs[i])
             rank = next((r + 1 for r, ci in enumerate(order[:100])
                          if t.hit(m.condition_ids[ci], icd[ci])), None)
             ranks[name].append(rank)
             tops[name].append([kb.condition(m.condition_ids[ci]).name for ci in order[:3]])
+            top_p[name].append(float(probs[i, order[0]]))
         n = len(vignettes)
         rs = ranks[name]
         report["engines"][name] = {
@@ -67,6 +69,7 @@ def evaluate(kb: KnowledgeBase, engines: dict[str, Engine], vignettes: list[Vign
             **{f"top{k}": round(sum(1 for r in rs if r is not None and r <= k) / n, 4)
                for k in KS},
             "found_in_top100": sum(r is not None for r in rs),
+            **top1_calibration(top_p[name], [r == 1 for r in rs]),
         }
     for i, v in enumerate(vignettes):
         report["cases"].append({
@@ -75,5 +78,39 @@ def evaluate(kb: KnowledgeBase, engines: dict[str, Engine], vignettes: list[Vign
             "findings": len(cases[i][0].findings),
             "rank": {name: ranks[name][i] for name in engines},
             "top3": {name: tops[name][i] for name in engines},
+            "top1_probability": {name: round(top_p[name][i], 4) for name in engines},
         })
     return report
+
+
+CONFIDENT = 0.9  # a top diagnosis shown at or above this should be right >= 85 % of the time
+
+
+def top1_calibration(confidence: list[float], correct: list[bool], bins: int = 10
+                     ) -> dict[str, Any]:
+    """ECE of the top-1 probability (equal-width bins), its reliability table, and how often
+    a top diagnosis shown at >= 90 % is right."""
+    conf = np.asarray(confidence, dtype=float)
+    ok = np.asarray(correct, dtype=bool)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    idx = np.clip(np.searchsorted(edges, conf, side="left") - 1, 0, bins - 1)
+    table, ece = [], 0.0
+    for b in range(bins):
+        sel = idx == b
+        k = int(sel.sum())
+        row: dict[str, Any] = {"bin": f"{edges[b]:.1f}-{edges[b + 1]:.1f}", "count": k,
+                               "confidence": None, "accuracy": None}
+        if k:
+            row["confidence"] = round(float(conf[sel].mean()), 4)
+            row["accuracy"] = round(float(ok[sel].mean()), 4)
+            ece += k / max(len(conf), 1) * abs(row["confidence"] - row["accuracy"])
+        table.append(row)
+    sure = conf >= CONFIDENT
+    return {
+        "ece_top1": round(float(ece), 4),
+        "mean_top1_probability": round(float(conf.mean()), 4) if len(conf) else None,
+        "confident": {"threshold": CONFIDENT, "count": int(sure.sum()),
+                      "correct": int((sure & ok).sum()),
+                      "accuracy": round(float(ok[sure].mean()), 4) if sure.any() else None},
+        "reliability": table,
+    }

@@ -81,6 +81,28 @@ def from_agentclinic(doc: dict[str, Any], idx: int) -> Vignette:
                     "agentclinic")
 
 
+SPLIT_SEED = 20261202  # fixed: which vignettes are developed on, which are only checked
+HALVES = ("dev", "check", "all")
+
+
+def split_half(vignettes: list[Vignette], half: str, seed: int = SPLIT_SEED) -> list[Vignette]:
+    """One half of a vignette set, chosen by a seeded shuffle of positions.
+
+    Accuracy work is done on the 'dev' half; the 'check' half is only scored, so its
+    figure is the honest one. The split depends only on the seed and the set's size."""
+    import random
+
+    if half == "all":
+        return list(vignettes)
+    if half not in HALVES:
+        raise ReasoningError(f"half must be one of {', '.join(HALVES)}, not {half!r}")
+    order = list(range(len(vignettes)))
+    random.Random(seed).shuffle(order)
+    cut = (len(order) + 1) // 2
+    chosen = sorted(order[:cut] if half == "dev" else order[cut:])
+    return [vignettes[i] for i in chosen]
+
+
 def load_vignettes(path: str | Path) -> list[Vignette]:
     """Read a JSONL file of vignettes in either format; errors name the line."""
     p = Path(path)
