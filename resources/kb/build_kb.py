@@ -176,7 +176,8 @@ def build_findings(symcat_symptoms: dict[str, Any], cur: dict[str, Any], syn: di
             raise BuildError(f"{entry['_file']}: new finding {fid!r} is already a SymCat symptom")
         findings[fid] = {"id": fid, "label": entry["label"], "category": entry["category"],
                          "sources": ["osler"], "synonyms": list(entry.get("synonyms", []))}
-        for key in ("sex", "min_age", "max_age", "current_only", "recent"):
+        for key in ("sex", "min_age", "max_age", "current_only", "recent", "codes", "record",
+                    "parent", "negated_synonyms"):
             if key in entry:
                 findings[fid][key] = entry[key]
     aliases: dict[str, str] = {}
@@ -206,6 +207,7 @@ def build_findings(symcat_symptoms: dict[str, Any], cur: dict[str, Any], syn: di
             raise BuildError(f"curation/findings.json symptom_codes: unknown finding {fid!r}")
         findings[fid]["codes"] = sorted({*findings[fid].get("codes", []), *codes})
     apply_qualifiers(findings, cur)
+    apply_base_rates(findings)
     for child, parent in hierarchy.items():
         for fid in (child, parent):
             if fid not in findings:
@@ -241,7 +243,25 @@ def build_findings(symcat_symptoms: dict[str, Any], cur: dict[str, Any], syn: di
 
 FINDING_KEYS = ("id", "label", "category", "synonyms", "negated_synonyms", "codes", "rules",
                 "record", "aliases", "parent", "sources", "sex", "min_age", "max_age",
-                "direction", "circumstance", "past", "current_only", "recent")
+                "direction", "circumstance", "past", "current_only", "recent", "base_rate")
+
+
+def apply_base_rates(findings: dict[str, dict[str, Any]]) -> None:
+    """How common each background finding is whatever the diagnosis (curation/base_rates.json,
+    each with its population and source)."""
+    path = CURATION / "base_rates.json"
+    if not path.is_file():
+        return
+    for fid, spec in read_json(path).get("findings", {}).items():
+        where = f"curation/base_rates.json: {fid}"
+        if fid not in findings:
+            raise BuildError(f"{where}: unknown finding")
+        rate = spec.get("rate") if isinstance(spec, dict) else None
+        if not isinstance(rate, (int, float)) or not 0.0 < rate < 1.0:
+            raise BuildError(f"{where}: rate must be a proportion in (0, 1), got {rate!r}")
+        if not spec.get("basis") or not spec.get("population"):
+            raise BuildError(f"{where}: needs the population it describes and its basis")
+        findings[fid]["base_rate"] = float(rate)
 
 
 def apply_qualifiers(findings: dict[str, dict[str, Any]], cur: dict[str, Any]) -> None:
@@ -382,12 +402,14 @@ def build(shared: Path, out: Path) -> dict[str, Any]:
     cur_cm = read_json(CURATION / "cant_miss.json")["conditions"]
     cur_cond = read_json(CURATION / "conditions.json")
     hallmark_files = read_hallmarks()
-    added = read_json(CURATION / "added_conditions.json") if (
-        CURATION / "added_conditions.json").is_file() else {"conditions": []}
+    added_files = read_added()
+    prereq_files = ([("curation/prerequisites.json", read_json(CURATION / "prerequisites.json"))]
+                    if (CURATION / "prerequisites.json").is_file() else [])
     icd = Icd10()
 
     findings, aliases = build_findings(symcat_s, cur_find, cur_syn, cur_hier,
-                                       new_findings(hallmark_files, added))
+                                       new_findings([*hallmark_files, *added_files,
+                                                     *prereq_files]))
     fids = {f["id"] for f in findings}
     parents = {f["id"]: f["parent"] for f in findings if f.get("parent")}
 
@@ -477,7 +499,9 @@ def build(shared: Path, out: Path) -> dict[str, Any]:
             if fid not in fids:
                 raise BuildError(f"curation/conditions.json {extra['id']}: unknown finding {fid}")
 
-    add_conditions(conds, added["conditions"], fids, canon, cur_icd, cur_cm, cur_cond["priors"])
+    for fname, doc in added_files:
+        add_conditions(conds, doc.get("conditions", []), fids, canon, cur_icd, cur_cm,
+                       cur_cond["priors"], fname)
 
     # Curated P(finding | condition) for findings the sources do not quantify.
     for cid, table in cur_cond["findings"].items():
@@ -588,6 +612,10 @@ def build(shared: Path, out: Path) -> dict[str, Any]:
             entry["ddxplus_source"] = ddx_icd_source[cid]
         mapping[cid] = entry
 
+    apply_prerequisites(conds, fids, canon, [
+        *prereq_files, *((fname, {"conditions": doc["prerequisites"]})
+                         for fname, doc in added_files if "prerequisites" in doc)])
+
     # Can't-miss flags.
     for cid, (rationale, citation) in cur_cm.items():
         if cid not in conds:
@@ -617,6 +645,11 @@ def build(shared: Path, out: Path) -> dict[str, Any]:
             doc["cant_miss_citation"] = c["cant_miss_citation"]
         if c.get("literature"):
             doc["literature"] = c["literature"]
+        if c.get("prerequisites_reviewed"):
+            for key in ("requires", "excludes"):
+                if c.get(key):
+                    doc[key] = c[key]
+            doc["prerequisites_reviewed"] = True
         cond_list.append(doc)
 
     out.mkdir(parents=True, exist_ok=True)
@@ -652,7 +685,7 @@ def build(shared: Path, out: Path) -> dict[str, Any]:
     return summary(cond_list, findings, mapping)
 
 
-NEW_FINDING_CATEGORIES = ("symptom", "sign", "history", "risk-factor")
+NEW_FINDING_CATEGORIES = ("symptom", "sign", "lab", "history", "risk-factor")
 
 
 def read_hallmarks() -> list[tuple[str, dict[str, Any]]]:
@@ -664,11 +697,21 @@ def read_hallmarks() -> list[tuple[str, dict[str, Any]]]:
             for p in sorted(folder.glob("*.json"))]
 
 
-def new_findings(hallmark_files: list[tuple[str, dict[str, Any]]],
-                 added: dict[str, Any]) -> list[dict[str, Any]]:
+def read_added() -> list[tuple[str, dict[str, Any]]]:
+    """Conditions added by Osler: added_conditions.json, then added/*.json in name order."""
+    out = []
+    if (CURATION / "added_conditions.json").is_file():
+        out.append(("curation/added_conditions.json",
+                    read_json(CURATION / "added_conditions.json")))
+    folder = CURATION / "added"
+    if folder.is_dir():
+        out += [(f"curation/added/{p.name}", read_json(p)) for p in sorted(folder.glob("*.json"))]
+    return out
+
+
+def new_findings(sources: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
     """Findings the curation adds to the vocabulary; one id defined twice must agree on label."""
     merged: dict[str, dict[str, Any]] = {}
-    sources = [*hallmark_files, ("curation/added_conditions.json", added)]
     for fname, doc in sources:
         for i, entry in enumerate(doc.get("new_findings", [])):
             where = f"{fname} new_findings[{i}]"
@@ -759,10 +802,11 @@ def apply_hallmarks(conds: dict[str, Any], hallmark_files: list[tuple[str, dict[
 
 def add_conditions(conds: dict[str, Any], specs: list[dict[str, Any]], fids: set[str],
                    canon: Any, cur_icd: dict[str, Any], cur_cm: dict[str, Any],
-                   priors: dict[str, Any]) -> None:
+                   priors: dict[str, Any], fname: str = "curation/added_conditions.json"
+                   ) -> None:
     """Conditions a primary-care or emergency differential needs that the sources lack."""
     for i, spec in enumerate(specs):
-        where = f"curation/added_conditions.json conditions[{i}]"
+        where = f"{fname} conditions[{i}]"
         for key in ("id", "name", "icd10", "findings", "prior", "basis"):
             if not spec.get(key):
                 raise BuildError(f"{where}: missing {key!r}")
@@ -809,6 +853,44 @@ def add_conditions(conds: dict[str, Any], specs: list[dict[str, Any]], fids: set
             if not cm.get("rationale") or not cm.get("citation"):
                 raise BuildError(f"{where} ({cid}): cant_miss needs rationale and citation")
             cur_cm[cid] = (cm["rationale"], cm["citation"])
+
+
+def apply_prerequisites(conds: dict[str, Any], fids: set[str], canon: Any,
+                        files: list[tuple[str, dict[str, Any]]]) -> None:
+    """What each condition requires or is excluded by (docs/kb-pack.md), validated with the
+    same parser the app uses; one condition may be declared once across all files."""
+    from osler.knowledge.model import KnowledgeError
+    from osler.knowledge.prerequisites import entries_json, parse_entries
+
+    seen: dict[str, str] = {}
+    for fname, doc in files:
+        table = doc.get("conditions", {})
+        if not isinstance(table, dict):
+            raise BuildError(f"{fname}: 'conditions' must map condition ids to entries")
+        for cid, spec in table.items():
+            if cid not in conds:
+                raise BuildError(f"{fname}: {cid}: unknown condition")
+            if cid in seen:
+                raise BuildError(f"{fname}: {cid}: prerequisites already declared in "
+                                 f"{seen[cid]}")
+            seen[cid] = fname
+            if not isinstance(spec, dict) or set(spec) - {"requires", "excludes", "note"}:
+                raise BuildError(f"{fname}: {cid}: an entry takes requires, excludes and note")
+            if not spec.get("requires") and not spec.get("excludes") and not spec.get("note"):
+                raise BuildError(f"{fname}: {cid}: with nothing required or excluded, say why "
+                                 "in a note")
+            out = {}
+            for key in ("requires", "excludes"):
+                raw = [{**e, "any_of": [canon(x) if isinstance(x, str) else x
+                                        for x in e.get("any_of", [])]}
+                       if isinstance(e, dict) else e for e in spec.get(key, [])]
+                try:
+                    out[key] = entries_json(parse_entries(
+                        raw, fname=fname, entry=cid, field=key,
+                        finding_known=fids.__contains__, condition_known=conds.__contains__))
+                except KnowledgeError as exc:
+                    raise BuildError(str(exc)) from exc
+            conds[cid].update(out, prerequisites_reviewed=True)
 
 
 def blocked_phrases(syn: dict[str, Any]) -> list[str]:

@@ -9,10 +9,13 @@ from osler.knowledge.model import (
     KnowledgeBase,
     KnowledgeError,
     NormalSystem,
+    Prerequisite,
+    PrerequisiteItem,
     RecordRule,
     ThresholdRule,
 )
 from osler.knowledge.pack import default_kb, kb_for, load_pack
 
 __all__ = ["ConditionDef", "FindingDef", "KnowledgeBase", "KnowledgeError", "NormalSystem",
-           "RecordRule", "ThresholdRule", "default_kb", "kb_for", "load_pack"]
+           "Prerequisite", "PrerequisiteItem", "RecordRule", "ThresholdRule", "default_kb",
+           "kb_for", "load_pack"]

@@ -125,6 +125,10 @@ class FindingDef:
     past: str | None = None  # the finding a past-tense mention means (smoker -> former smoker)
     current_only: bool = False  # a present state (pregnant): a past mention is not this finding
     recent: bool = False  # a recent event (recent travel): an explicitly past one is not it
+    # How common the finding is among patients seen in primary care or the emergency
+    # department whatever their diagnosis: background findings (history, risk factors) of a
+    # condition that does not list them occur at this rate, not at the leak rate.
+    base_rate: float | None = None
 
     def __post_init__(self) -> None:
         if self.rules and self.rule is None:
@@ -141,6 +145,38 @@ class NormalSystem:
     name: str
     phrases: tuple[str, ...]  # how text names the system ("abdomen", "abdominal exam")
     absent: tuple[str, ...]  # finding ids a normal statement about it makes absent
+
+
+PREREQUISITE_KINDS = ("finding", "condition", "sex", "age")
+
+
+@dataclass(frozen=True, slots=True)
+class PrerequisiteItem:
+    """One alternative of a prerequisite: a finding, a background condition, a sex, or an age
+    bound. Written in a pack as 'history-diabetes', 'condition:cirrhosis', 'sex:female',
+    'age<1' or 'age>=50'."""
+
+    kind: str  # one of PREREQUISITE_KINDS
+    ref: str  # finding id, condition id, "female"/"male", or "<"/">=" for age
+    years: float | None = None  # the age bound
+
+    def text(self) -> str:
+        """The item as written in a pack."""
+        if self.kind == "finding":
+            return self.ref
+        if self.kind == "age":
+            return f"age{self.ref}{self.years:g}"
+        return f"{self.kind}:{self.ref}"
+
+
+@dataclass(frozen=True, slots=True)
+class Prerequisite:
+    """A background a condition requires (any one of `any_of`) or that excludes it, with the
+    clinical basis a reviewer can check."""
+
+    any_of: tuple[PrerequisiteItem, ...]
+    basis: str
+    note: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +199,9 @@ class ConditionDef:
     finding_basis: dict[str, str] = field(default_factory=dict)  # finding id -> where P is from
     prior_basis: str = ""  # how the prior was obtained ("symcat-least-squares", ...)
     literature: str | None = None  # the study the numbers come from, for added conditions
+    requires: tuple[Prerequisite, ...] = ()  # every one must hold (any of its items)
+    excludes: tuple[Prerequisite, ...] = ()  # any item of any entry makes it very unlikely
+    prerequisites_reviewed: bool = False  # requires/excludes were declared, even if empty
 
 
 AGE_BANDS: tuple[tuple[str, int, int], ...] = (

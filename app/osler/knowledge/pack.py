@@ -194,6 +194,7 @@ def _parse_findings(doc: dict[str, Any]
             aliases=_strings(raw.get("aliases", []), fname, where, "aliases"),
             parent=raw.get("parent"),
             sources=_strings(raw.get("sources", []), fname, where, "sources"),
+            base_rate=_rate(raw.get("base_rate"), fname, where, "base_rate"),
             **_population(raw, fname, where),
             **_qualifiers(raw, fname, where),
         ))
@@ -226,6 +227,16 @@ def _population(raw: dict[str, Any], fname: str, where: str) -> dict[str, Any]:
         raise KnowledgeError(f"min_age {lo:g} must be below max_age {hi:g}", file=fname,
                              entry=where, field="max_age")
     return {"sex": sex, "min_age": lo, "max_age": hi}
+
+
+def _rate(v: Any, fname: str, where: str, field: str) -> float | None:
+    if v is None:
+        return None
+    value = _number(v, fname, where, field)
+    if not 0.0 < value < 1.0:
+        raise KnowledgeError(f"{value:g} is not a proportion in (0, 1)", file=fname,
+                             entry=where, field=field)
+    return value
 
 
 def _age(v: Any, fname: str, where: str, field: str) -> float | None:
@@ -429,7 +440,29 @@ def _parse_conditions(doc: dict[str, Any], findings: dict[str, FindingDef],
     if abs(total - 1.0) > PRIOR_SUM_TOLERANCE:
         raise KnowledgeError(f"priors sum to {total:.6f}; they must sum to 1", file=fname,
                              field="prior")
-    return out
+    return [_with_prerequisites(c, raw, fname, findings, seen)
+            for c, raw in zip(out, items, strict=True)]
+
+
+def _with_prerequisites(c: ConditionDef, raw: dict[str, Any], fname: str,
+                        findings: dict[str, FindingDef], conditions: set[str]) -> ConditionDef:
+    """The condition with its declared requires/excludes (docs/kb-pack.md)."""
+    from dataclasses import replace
+
+    from osler.knowledge.prerequisites import parse_entries
+
+    if not any(k in raw for k in ("requires", "excludes", "prerequisites_reviewed")):
+        return c
+    known = {"finding_known": findings.__contains__, "condition_known": conditions.__contains__}
+    requires = parse_entries(raw.get("requires"), fname=fname, entry=c.id, field="requires",
+                             **known)
+    excludes = parse_entries(raw.get("excludes"), fname=fname, entry=c.id, field="excludes",
+                             **known)
+    reviewed = raw.get("prerequisites_reviewed", bool(requires or excludes))
+    if not isinstance(reviewed, bool):
+        raise KnowledgeError("must be true or false", file=fname, entry=c.id,
+                             field="prerequisites_reviewed")
+    return replace(c, requires=requires, excludes=excludes, prerequisites_reviewed=reviewed)
 
 
 def _lrs(raw: Any, keys: tuple[str, ...], fname: str, where: str, field: str
