@@ -660,6 +660,8 @@ def build(shared: Path, out: Path) -> dict[str, Any]:
                           "normal_systems": normal_systems(cur_syn, fids)},
         "icd10_mapping.json": {"release": icd.release, "conditions": mapping},
     }
+    if (CURATION / "episode.json").is_file():
+        files["episode.json"] = read_json(CURATION / "episode.json")
     digests = {}
     for name, doc in files.items():
         text = dump(doc)

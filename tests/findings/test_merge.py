@@ -12,7 +12,18 @@ def f(fid="fever", present=True, time=None, value=None, span=None, event="Observ
 
 def test_one_per_id_in_first_mention_order():
     out = merge_findings([f("cough"), f("fever"), f("cough", present=False)])
-    assert [x.id for x in out] == ["cough", "fever"]
+    assert [x.id for x in out if x.counted] == ["cough", "fever"]
+
+
+def test_a_record_mention_that_lost_to_the_opposite_is_shown_superseded():
+    old = f(present=True, time="2024-01-01T10:00:00+00:00", span=(0, 5), event="Doc/1")
+    new = f(present=False, time="2024-03-01T10:00:00+00:00", value=36.8, event="Obs/2")
+    out = merge_findings([old, new])
+    assert [(x.present, x.role) for x in out] == [(False, "current"), (True, "superseded")]
+    assert out[1].role_event == "Obs/2" and "2024-03-01" in out[1].role_reason
+    # Typed text has no event: a lost mention of it is simply dropped.
+    typed = merge_findings([f(present=False, event=None), f(present=True, event=None)])
+    assert [x.role for x in typed] == ["current"]
 
 
 def test_more_recent_wins_across_episodes():

@@ -165,15 +165,15 @@ def test_new_findings_from_two_files_must_agree():
                                       "category": "sign", "synonyms": ["genital sore"]}]})
     b = ("b.json", {"new_findings": [{"id": "genital-ulcer", "label": "Genital ulcer",
                                       "category": "sign", "synonyms": ["ulcer on genitals"]}]})
-    merged = build_kb.new_findings([a, b], {})
+    merged = build_kb.new_findings([a, b])
     assert merged[0]["synonyms"] == ["genital sore", "ulcer on genitals"]
     c = ("c.json", {"new_findings": [{"id": "genital-ulcer", "label": "Ulcer",
                                       "category": "sign"}]})
     with pytest.raises(build_kb.BuildError, match=r"c\.json new_findings.*already defined"):
-        build_kb.new_findings([a, c], {})
+        build_kb.new_findings([a, c])
     with pytest.raises(build_kb.BuildError, match="category"):
         build_kb.new_findings([("d.json", {"new_findings": [
-            {"id": "x", "label": "X", "category": "lab"}]})], {})
+            {"id": "x", "label": "X", "category": "vital"}]})])
 
 
 def test_added_condition_is_validated_and_joins_the_pack():

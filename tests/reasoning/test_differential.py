@@ -95,7 +95,7 @@ def test_next_best_finding_is_informative(kb, tiny_model):
     case = CaseInput.build(30, "male", {"headache": "+"})
     d = build_differential(eng, kb, m, case, findings_for(case, kb), top=4)
     assert d.next_best and d.next_best == sorted(d.next_best, key=lambda n: -n.information_gain)
-    assert d.next_best[0].finding_id in {"neck-stiffness", "fever", "nasal-congestion", "rash"}
+    assert d.next_best[0].information_gain > 0.05
     assert all(n.finding_id != "headache" for n in d.next_best)
     doc = d.to_json()
     assert {"model", "findings", "differential"} <= set(doc)

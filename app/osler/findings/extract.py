@@ -23,9 +23,10 @@ from dataclasses import dataclass, field
 from osler.findings import context
 from osler.findings import semantic as sem
 from osler.findings.direction import clause_contradicts, contradicted
+from osler.findings.episode import is_background
 from osler.findings.lexicon import PhraseMatch, Target, coordinated, finding_lexicon
 from osler.findings.measure import MeasurementIndex, values_in_text
-from osler.findings.model import Finding, Provenance
+from osler.findings.model import BACKGROUND, CURRENT, Finding, Provenance
 from osler.findings.normal import NormalIndex
 from osler.findings.population import Age, SetAside, mismatch
 from osler.findings.predicates import predicate_matches
@@ -386,6 +387,7 @@ class FindingExtractor:
             certain=certain,
             score=score,
             time=time,
+            role=BACKGROUND if is_background(fdef) else CURRENT,
         )
 
 

@@ -21,6 +21,15 @@ class Provenance:
         return base
 
 
+# What a finding is to the presentation at 'now' (findings/episode.py decides):
+CURRENT = "current"  # part of the episode in progress: what the differential must explain
+BACKGROUND = "background"  # history, active chronic problems, medications, exposures
+SUPERSEDED = "superseded"  # replaced by a newer result or mention (shown, not used)
+CONFLICT = "conflict"  # an old entry contradicted by a newer result (shown, not used)
+ROLES = (CURRENT, BACKGROUND, SUPERSEDED, CONFLICT)
+COUNTED = (CURRENT, BACKGROUND)
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     """A finding from the KB vocabulary, present or explicitly absent, with its source."""
@@ -34,6 +43,14 @@ class Finding:
     value: float | None = None  # the measured value for vital/lab findings
     unit: str | None = None
     time: str | None = None  # ISO time of the source event, if any
+    role: str = CURRENT
+    role_event: str | None = None  # the event that decided the role (a newer normal lab)
+    role_reason: str | None = None  # one line a clinician can read
+
+    @property
+    def counted(self) -> bool:
+        """True if the reasoning uses it (current or background)."""
+        return self.role in COUNTED
 
     def to_json(self) -> dict[str, object]:
         """The finding as printed by `osler ddx --json`."""
@@ -52,4 +69,9 @@ class Finding:
             doc["unit"] = self.unit
         if self.source.snippet:
             doc["text"] = self.source.snippet
+        doc["role"] = self.role
+        if self.role_event:
+            doc["role_event"] = self.role_event
+        if self.role_reason:
+            doc["role_reason"] = self.role_reason
         return doc

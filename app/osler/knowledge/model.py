@@ -240,6 +240,7 @@ class KnowledgeBase:
     icd10_mapping: dict[str, dict[str, Any]] = field(default_factory=dict)
     blocked_phrases: tuple[str, ...] = ()  # text phrases that name no finding ("sleep paralysis")
     normal_systems: tuple[NormalSystem, ...] = ()  # "abdomen unremarkable" -> absent findings
+    episode_windows: dict[str, float] = field(default_factory=dict)  # days, episode.json
     _conditions: dict[str, ConditionDef] = field(default_factory=dict, init=False, repr=False)
     _findings: dict[str, FindingDef] = field(default_factory=dict, init=False, repr=False)
     _aliases: dict[str, str] = field(default_factory=dict, init=False, repr=False)

@@ -85,6 +85,9 @@ def load_pack(path: str | Path) -> KnowledgeBase:
     if (root / "icd10_mapping.json").is_file():
         m_doc = _read(root, "icd10_mapping.json")
         mapping = _dict(m_doc.get("conditions", {}), "icd10_mapping.json", None, "conditions")
+    windows: dict[str, float] = {}
+    if "episode.json" in manifest["files"]:
+        windows = _episode(_read(root, "episode.json"))
     return KnowledgeBase(
         name=manifest["name"],
         version=manifest["version"],
@@ -96,7 +99,28 @@ def load_pack(path: str | Path) -> KnowledgeBase:
         icd10_mapping=mapping,
         blocked_phrases=blocked,
         normal_systems=systems,
+        episode_windows=windows,
     )
+
+
+EPISODE_KINDS = ("symptom", "vital", "lab", "other_measurement")
+
+
+def _episode(doc: dict[str, Any]) -> dict[str, float]:
+    """episode.json: how many days each kind of finding describes the patient 'now'."""
+    fname = "episode.json"
+    raw = _dict(doc.get("windows_days"), fname, None, "windows_days")
+    out = {}
+    for k, v in raw.items():
+        if k not in EPISODE_KINDS:
+            raise KnowledgeError(f"unknown kind {k!r}; expected {', '.join(EPISODE_KINDS)}",
+                                 file=fname, field=f"windows_days.{k}")
+        days = _number(v, fname, None, f"windows_days.{k}")
+        if not 0 < days <= 36500:
+            raise KnowledgeError(f"{days:g} days is not a usable window", file=fname,
+                                 field=f"windows_days.{k}")
+        out[k] = days
+    return out
 
 
 # --- files --------------------------------------------------------------------------

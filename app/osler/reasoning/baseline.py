@@ -1,7 +1,12 @@
-"""The exact knowledge-base posterior (naive Bayes over the same KB): the model's baseline.
+"""The knowledge base's own posterior: naive Bayes over the KB's evidence model, the shipped
+model's baseline, and the engine used when a clinic's KB pack differs from the one the
+model was trained on.
 
-Also a usable engine when a clinic installs its own KB pack that the shipped model
-was not trained on.
+score(c) = e * log prior(c) + demographic log LR(c) + sum over findings of log P(state | c)
+           + prerequisite log weights(c)
+with P(finding | c) the noisy-OR of the KB's figure and the finding's background rate
+(kbmatrix.py), so an unexplained finding costs what it is worth, and prerequisites
+(prerequisites.py) making a condition without its background very unlikely.
 """
 
 from __future__ import annotations
@@ -15,27 +20,42 @@ POSSIBLE_WEIGHT = 0.5  # a hedged finding counts half, in log space
 
 
 class NaiveBayes:
-    """P(condition | findings, age, sex) assuming findings independent given the condition."""
+    """log P(condition | findings, age, sex) assuming findings independent given the
+    condition. `rules` (PrerequisiteRules) adds the prerequisite weights."""
 
-    def __init__(self, m: KBMatrix, prior_exponent: float = 1.0):
+    def __init__(self, m: KBMatrix, prior_exponent: float = 1.0, rules: object | None = None):
         self.m = m
         self.prior_exponent = prior_exponent
         self.log_p = np.log(m.p)
         self.log_q = np.log1p(-m.p)
+        self.rules = rules
 
-    def log_posterior(self, case: CaseInput) -> np.ndarray:
-        m = self.m
-        score = self.prior_exponent * m.log_prior + m.demographic_log_lr(case.age, case.sex)
+    def log_likelihood(self, case: CaseInput) -> np.ndarray:
+        """Sum over the case's findings of log P(state | condition), per condition."""
+        score = np.zeros(len(self.m.condition_ids))
         for fid, state in case.findings:
-            j = m.find_index.get(fid)
+            j = self.m.find_index.get(fid)
             if j is None:
                 continue
             if state == PRESENT:
-                score = score + self.log_p[:, j]
+                score += self.log_p[:, j]
             elif state == ABSENT:
-                score = score + self.log_q[:, j]
+                score += self.log_q[:, j]
             elif state == POSSIBLE:
-                score = score + POSSIBLE_WEIGHT * self.log_p[:, j]
+                score += POSSIBLE_WEIGHT * self.log_p[:, j]
+        return score
+
+    def log_prior(self, case: CaseInput) -> np.ndarray:
+        """Tempered prior, demographics and prerequisite weights: what does not come from
+        the findings' likelihoods."""
+        m = self.m
+        out = self.prior_exponent * m.log_prior + m.demographic_log_lr(case.age, case.sex)
+        if self.rules is not None:
+            out = out + self.rules.log_factors(case)  # type: ignore[attr-defined]
+        return out
+
+    def log_posterior(self, case: CaseInput) -> np.ndarray:
+        score = self.log_prior(case) + self.log_likelihood(case)
         return score - np.logaddexp.reduce(score)
 
     def predict(self, cases: list[CaseInput]) -> np.ndarray:

@@ -1,8 +1,46 @@
-"""Calibration: temperature fitting, expected calibration error and a reliability table."""
+"""Calibration: temperature fitting, expected calibration error and a reliability table, and
+the map from an engine's scores to the probabilities shown on real clinical writing."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
+
+
+@dataclass(frozen=True, slots=True)
+class TextCalibration:
+    """How an engine's scores become the probabilities shown: a temperature over the
+    knowledge base's conditions, and the share of cases whose diagnosis is none of them
+    ('not in Osler's list'). Both are fitted on real clinical vignettes by
+    models/recipe/calibrate.py (reported with cross-validation in the model card); the
+    identity map (1.0, 0.0) is used, with a warning, where none was fitted."""
+
+    temperature: float = 1.0
+    unlisted: float = 0.0
+    fitted: bool = False
+    note: str = ""
+
+    def probabilities(self, scores: np.ndarray) -> np.ndarray:
+        """(N, C) probabilities over the KB's conditions (rows sum to 1) from log-scores."""
+        z = scores / self.temperature
+        z = z - z.max(axis=1, keepdims=True)
+        p = np.exp(z)
+        return p / p.sum(axis=1, keepdims=True)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"temperature": self.temperature, "unlisted": self.unlisted,
+                "fitted": self.fitted, "note": self.note}
+
+    @staticmethod
+    def from_json(doc: dict[str, Any] | None) -> TextCalibration:
+        if not doc:
+            return TextCalibration()
+        t, u = float(doc.get("temperature", 1.0)), float(doc.get("unlisted", 0.0))
+        if not (0.05 <= t <= 100 and 0.0 <= u < 1.0):
+            raise ValueError(f"calibration out of range: temperature {t}, unlisted {u}")
+        return TextCalibration(t, u, bool(doc.get("fitted", True)), str(doc.get("note", "")))
 
 
 def softmax(z: np.ndarray) -> np.ndarray:

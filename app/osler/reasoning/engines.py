@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from osler.reasoning.baseline import NaiveBayes
+from osler.reasoning.calibration import TextCalibration
 from osler.reasoning.case import CaseInput
 from osler.reasoning.checksums import verify_folder
 from osler.reasoning.encoding import case_text
@@ -37,25 +38,38 @@ BATCH = 256
 class Engine(Protocol):
     info: ModelInfo
     warnings: list[str]
+    calibration: TextCalibration
 
     def predict(self, cases: list[CaseInput]) -> np.ndarray:
-        """(N, C) probabilities aligned with KBMatrix.condition_ids."""
+        """(N, C) probabilities over the KB's conditions (rows sum to 1), aligned with
+        KBMatrix.condition_ids; `calibration.unlisted` is the share shown as 'not in the
+        list'."""
         ...
+
+
+UNCALIBRATED = ("probabilities are not calibrated on real clinical writing for this engine "
+                "and knowledge base: read them as a ranking")
 
 
 class NaiveBayesEngine:
     """The knowledge base's own posterior, as an engine."""
 
     def __init__(self, m: KBMatrix, kb_name: str = "kb", kb_version: str = "",
-                 kb_sha256: str = "", prior_exponent: float = 1.0):
-        self.nb = NaiveBayes(m, prior_exponent)
-        self.warnings: list[str] = []
+                 kb_sha256: str = "", prior_exponent: float = 1.0, rules: object | None = None,
+                 calibration: TextCalibration | None = None):
+        self.nb = NaiveBayes(m, prior_exponent, rules)
+        self.calibration = calibration or TextCalibration()
+        self.warnings: list[str] = [] if self.calibration.fitted else [UNCALIBRATED]
         self.info = ModelInfo(id=f"{kb_name}-naive-bayes", version=kb_version,
                               sha256=kb_sha256, device="cpu", quantization="none",
                               kind="baseline", kb=f"{kb_name} {kb_version}".strip())
 
+    def scores(self, cases: list[CaseInput]) -> np.ndarray:
+        """(N, C) log-scores before calibration."""
+        return np.stack([self.nb.log_posterior(c) for c in cases])
+
     def predict(self, cases: list[CaseInput]) -> np.ndarray:
-        return self.nb.predict(cases)
+        return self.calibration.probabilities(self.scores(cases))
 
 
 def read_model_meta(folder: Path) -> dict[str, Any]:
@@ -77,7 +91,7 @@ class ShippedEngine:
     """A verified local BERT-style classifier over finding tokens."""
 
     def __init__(self, folder: str | Path, m: KBMatrix, device: str = "auto",
-                 quantization: str = "auto", verify: bool = True):
+                 quantization: str = "auto", verify: bool = True, rules: object | None = None):
         force_offline()
         path = Path(folder).expanduser()
         if not path.is_dir():
@@ -135,6 +149,14 @@ class ShippedEngine:
                                  "and get no probability")
         self.temperature = float(meta["temperature"])
         self._log_prior = (float(meta["prior_exponent"]) * m.log_prior[self._kb_cols])
+        self.rules = rules
+        try:
+            self.calibration = TextCalibration.from_json(
+                meta.get("text_calibration", {}).get("model"))
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise ModelLoadError(f"bad text_calibration ({exc})", str(path), "osler.json") from exc
+        if not self.calibration.fitted:
+            self.warnings.append(UNCALIBRATED)
         self.info = ModelInfo(
             id=str(meta["id"]), version=str(meta["version"]),
             sha256=sums.get("model.safetensors", ""), device=dev, quantization=quant,
@@ -156,11 +178,16 @@ class ShippedEngine:
                 out.append(self.model(**enc).logits.float().cpu().numpy())
         return np.concatenate(out) if out else np.zeros((0, len(self.meta["labels"])))
 
-    def predict(self, cases: list[CaseInput]) -> np.ndarray:
+    def scores(self, cases: list[CaseInput]) -> np.ndarray:
+        """(N, C) log-scores before the text calibration: the network's synthetic-calibrated
+        logits, the tempered prior and the prerequisite weights (conditions unknown to the
+        model get -inf)."""
         z = self.logits(cases)[:, self._model_cols] / self.temperature + self._log_prior
-        z -= z.max(axis=1, keepdims=True)
-        p = np.exp(z)
-        p /= p.sum(axis=1, keepdims=True)
-        full = np.zeros((len(cases), len(self.m.condition_ids)))
-        full[:, self._kb_cols] = p
+        full = np.full((len(cases), len(self.m.condition_ids)), -np.inf)
+        full[:, self._kb_cols] = z
+        if self.rules is not None:
+            full += np.stack([self.rules.log_factors(c) for c in cases])  # type: ignore[attr-defined]
         return full
+
+    def predict(self, cases: list[CaseInput]) -> np.ndarray:
+        return self.calibration.probabilities(self.scores(cases))

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from osler.knowledge import KnowledgeBase
-from osler.reasoning.case import CaseInput
+from osler.reasoning.case import CaseInput, case_for
 from osler.reasoning.engines import Engine
 from osler.reasoning.gold import GoldMatcher
 from osler.reasoning.kbmatrix import KBMatrix
@@ -24,8 +24,7 @@ def vignette_cases(kb: KnowledgeBase, vignettes: list[Vignette], extractor: Any
     out = []
     for v in vignettes:
         found = merge_findings(extractor.from_text(v.text, sex=v.sex, age=v.age))
-        case = CaseInput.from_findings([f for f in found if kb.has_finding(f.id)], v.age, v.sex)
-        out.append((case, found))
+        out.append((case_for(kb, found, v.age, v.sex), found))
     return out
 
 

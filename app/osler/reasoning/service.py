@@ -12,12 +12,14 @@ from typing import Any
 
 from osler.findings import Finding
 from osler.knowledge import KnowledgeBase
-from osler.reasoning.case import CaseInput
+from osler.reasoning.calibration import TextCalibration
+from osler.reasoning.case import RECORD, TEXT, case_for
 from osler.reasoning.differential import Differential
 from osler.reasoning.engines import Engine, NaiveBayesEngine, ShippedEngine, read_model_meta
 from osler.reasoning.errors import ModelLoadError, ReasoningError
 from osler.reasoning.explain import build_differential
 from osler.reasoning.kbmatrix import KBMatrix
+from osler.reasoning.prerequisites import PrerequisiteRules
 from osler.record import Timeline
 
 ENGINES = ("auto", "model", "naive-bayes")
@@ -64,9 +66,11 @@ def load_engine(m: KBMatrix, kb: KnowledgeBase, model_dir: str | Path | None = N
 
     if engine not in ENGINES:
         raise ReasoningError(f"--engine must be one of {', '.join(ENGINES)}, not {engine!r}")
-    nb_args = {"kb_name": kb.name, "kb_version": kb.version}
+    rules = PrerequisiteRules.of(kb)
+    nb_args: dict[str, Any] = {"kb_name": kb.name, "kb_version": kb.version, "rules": rules}
     if engine == "naive-bayes":
-        return NaiveBayesEngine(m, prior_exponent=DEFAULT_PRIOR_EXPONENT, **nb_args)
+        return NaiveBayesEngine(m, prior_exponent=DEFAULT_PRIOR_EXPONENT,
+                                calibration=_kb_calibration(kb), **nb_args)
     folder = Path(model_dir).expanduser() if model_dir else default_model_dir()
     if model_dir and not (folder / "osler.json").exists() and (folder / "config.json").exists():
         from osler.reasoning.llm.engine import LLMEngine
@@ -87,10 +91,27 @@ def load_engine(m: KBMatrix, kb: KnowledgeBase, model_dir: str | Path | None = N
         return nb
     if progress:
         progress("loading the shipped model", 0.2)
-    eng = ShippedEngine(folder, m, device=device, quantization=quantization)
+    eng = ShippedEngine(folder, m, device=device, quantization=quantization, rules=rules)
     if progress:
         progress("ready", 1.0)
     return eng
+
+
+def _kb_calibration(kb: KnowledgeBase) -> TextCalibration | None:
+    """The KB posterior's text calibration, kept in the shipped model's osler.json when that
+    model was trained on this KB (it was fitted with the same KB); else none."""
+    from osler.locations import default_model_dir
+
+    try:
+        meta = read_model_meta(default_model_dir())
+    except ModelLoadError:
+        return None
+    if not trained_on(meta, kb):
+        return None
+    try:
+        return TextCalibration.from_json(meta.get("text_calibration", {}).get("naive-bayes"))
+    except (ValueError, TypeError, AttributeError):
+        return None
 
 
 class DdxService:
@@ -182,7 +203,7 @@ class DdxService:
                                  at.isoformat() if at else None, timeline=timeline, when=at,
                                  rationale=rationale, on_token=on_token)
         diff.warnings.extend(item.message() for item in set_aside)
-        if not findings:
+        if not any(f.counted for f in findings):
             diff.warnings.append("no findings were recognised; the differential reflects only "
                                  "age, sex and how common each condition is")
         return diff
@@ -196,8 +217,13 @@ class DdxService:
 
         With a local LLM engine the record is part of its prompt, and `rationale=True`
         adds its cited rationale (streamed through `on_token`)."""
-        case = CaseInput.from_findings([f for f in findings if self.kb.has_finding(f.id)],
-                                       age, sex)
+        conditions: set[str] = set()
+        if timeline is not None:
+            from osler.reasoning.prerequisites import documented_conditions
+
+            conditions = documented_conditions(self.kb, timeline, when)
+        case = case_for(self.kb, findings, age, sex, RECORD if timeline is not None else TEXT,
+                        conditions)
         prepare = getattr(self.engine, "prepare", None)
         if prepare is not None:
             prepare(case, findings, timeline, when)
