@@ -243,7 +243,36 @@ def build_findings(symcat_symptoms: dict[str, Any], cur: dict[str, Any], syn: di
 
 FINDING_KEYS = ("id", "label", "category", "synonyms", "negated_synonyms", "codes", "rules",
                 "record", "aliases", "parent", "sources", "sex", "min_age", "max_age",
-                "direction", "circumstance", "past", "current_only", "recent", "base_rate")
+                "direction", "circumstance", "past", "current_only", "recent", "base_rate",
+                "group")
+
+
+def apply_groups(findings: list[dict[str, Any]], groups: dict[str, Any], canon: Any) -> None:
+    """Equivalence groups (curation/equivalents.json): findings that describe the same
+    complaint in other words; the reasoning counts a group once and treats one documented
+    member as documenting the others."""
+    by_id = {f["id"]: f for f in findings}
+    for gid, spec in groups.items():
+        where = f"curation/equivalents.json groups {gid!r}"
+        members = [canon(x) for x in (spec.get("findings", []) if isinstance(spec, dict) else [])]
+        if len(set(members)) < 2:
+            raise BuildError(f"{where}: a group needs at least two findings")
+        for fid in members:
+            if fid not in by_id:
+                raise BuildError(f"{where}: unknown finding {fid!r}")
+            if by_id[fid].get("group") not in (None, gid):
+                raise BuildError(f"{where}: {fid!r} is already in group {by_id[fid]['group']!r}")
+            by_id[fid]["group"] = gid
+
+
+def check_no_cycles(parents: dict[str, str]) -> None:
+    for start in parents:
+        seen, x = {start}, parents[start]
+        while x in parents:
+            if x in seen:
+                raise BuildError(f"finding hierarchy has a cycle through {start!r}")
+            seen.add(x)
+            x = parents[x]
 
 
 def apply_base_rates(findings: dict[str, dict[str, Any]]) -> None:
@@ -396,7 +425,14 @@ def build(shared: Path, out: Path) -> dict[str, Any]:
     cur_find = read_json(CURATION / "findings.json")
     cur_syn = read_json(CURATION / "synonyms.json")
     hier_doc = read_json(CURATION / "hierarchy.json")
-    cur_hier, cur_inherit = hier_doc["parents"], hier_doc.get("inherit", {})
+    cur_hier, cur_inherit = dict(hier_doc["parents"]), hier_doc.get("inherit", {})
+    equivalents = (read_json(CURATION / "equivalents.json")
+                   if (CURATION / "equivalents.json").is_file() else {})
+    for child, parent in equivalents.get("parents", {}).items():
+        if child in cur_hier and cur_hier[child] != parent:
+            raise BuildError(f"curation/equivalents.json parents: {child!r} already has parent "
+                             f"{cur_hier[child]!r} in curation/hierarchy.json")
+        cur_hier[child] = parent
     cur_ddx = read_json(CURATION / "ddxplus.json")
     cur_icd = read_json(CURATION / "icd10_cm.json")["codes"]
     cur_cm = read_json(CURATION / "cant_miss.json")["conditions"]
@@ -412,6 +448,8 @@ def build(shared: Path, out: Path) -> dict[str, Any]:
                                                      *prereq_files]))
     fids = {f["id"] for f in findings}
     parents = {f["id"]: f["parent"] for f in findings if f.get("parent")}
+    apply_groups(findings, equivalents.get("groups", {}), canon=lambda x: aliases.get(x, x))
+    check_no_cycles(parents)
 
     def canon(fid: str) -> str:
         return aliases.get(fid, fid)

@@ -61,15 +61,26 @@ def findings_from_record(timeline: Timeline, kb: KnowledgeBase, at: datetime | N
         f = _from_event(hit.finding, hit.present, hit.event)
         if ex.usable_for(f, sex, age_at(hit.event.time)):
             out.append(_history_role(f, hit, ref, windows, latest))
-    for e in known.by_kind(*TEXT_KINDS):
-        if not e.text:
-            continue
-        if (e.time is not None and ref is not None
-                and _aware(ref) - _aware(e.time) > windows.symptom):
-            continue
-        out.extend(ex.from_text(e.text, event_id=e.id, time=_iso(e.time), sex=sex,
+    for e in _episode_notes(known, ref, windows):
+        out.extend(ex.from_text(e.text or "", event_id=e.id, time=_iso(e.time), sex=sex,
                                 age=age_at(e.time)))
     return out
+
+
+def _episode_notes(known: Timeline, ref: datetime | None, windows: EpisodeWindows
+                   ) -> list[Event]:
+    """Notes and reports with text written in the episode (or undated)."""
+    return [e for e in known.by_kind(*TEXT_KINDS) if e.text and not (
+        e.time is not None and ref is not None
+        and _aware(ref) - _aware(e.time) > windows.symptom)]
+
+
+def note_texts(timeline: Timeline, kb: KnowledgeBase, at: datetime | None = None
+               ) -> list[tuple[str, str | None]]:
+    """(text, event id) of the notes and reports `findings_from_record` reads at `at`."""
+    known = timeline.until(at)
+    ref = at if at is not None else known.end
+    return [(e.text or "", e.id) for e in _episode_notes(known, ref, EpisodeWindows.of(kb))]
 
 
 def exact_age(birth: date | None, when: datetime | None) -> float | None:

@@ -129,6 +129,10 @@ class FindingDef:
     # department whatever their diagnosis: background findings (history, risk factors) of a
     # condition that does not list them occur at this rate, not at the leak rate.
     base_rate: float | None = None
+    # Findings of one equivalence group describe the same complaint in other words
+    # ("shortness of breath", "difficulty breathing"): counted once, and one documented
+    # member documents the others.
+    group: str | None = None
 
     def __post_init__(self) -> None:
         if self.rules and self.rule is None:

@@ -219,6 +219,7 @@ def _parse_findings(doc: dict[str, Any]
             parent=raw.get("parent"),
             sources=_strings(raw.get("sources", []), fname, where, "sources"),
             base_rate=_rate(raw.get("base_rate"), fname, where, "base_rate"),
+            group=_group(raw.get("group"), fname, where),
             **_population(raw, fname, where),
             **_qualifiers(raw, fname, where),
         ))
@@ -251,6 +252,15 @@ def _population(raw: dict[str, Any], fname: str, where: str) -> dict[str, Any]:
         raise KnowledgeError(f"min_age {lo:g} must be below max_age {hi:g}", file=fname,
                              entry=where, field="max_age")
     return {"sex": sex, "min_age": lo, "max_age": hi}
+
+
+def _group(v: Any, fname: str, where: str) -> str | None:
+    if v is None:
+        return None
+    if not isinstance(v, str) or not SLUG.match(v):
+        raise KnowledgeError("must be a group id (a lower-case slug)", file=fname, entry=where,
+                             field="group")
+    return v
 
 
 def _rate(v: Any, fname: str, where: str, field: str) -> float | None:

@@ -31,19 +31,41 @@ class NaiveBayes:
         self.rules = rules
 
     def log_likelihood(self, case: CaseInput) -> np.ndarray:
-        """Sum over the case's findings of log P(state | condition), per condition."""
+        """Sum over the case's findings of log P(state | condition), per condition.
+
+        Findings of one equivalence group with the same state are one complaint said twice:
+        present ones count once, by the member the condition explains best; absent ones
+        once, by the member the condition makes most likely (its strongest denial)."""
         score = np.zeros(len(self.m.condition_ids))
+        grouped: dict[tuple[int, str], list[int]] = {}
+        group = self.m.group
         for fid, state in case.findings:
             j = self.m.find_index.get(fid)
             if j is None:
                 continue
-            if state == PRESENT:
-                score += self.log_p[:, j]
+            g = int(group[j]) if len(group) else -1
+            if g >= 0:
+                grouped.setdefault((g, state), []).append(j)
+                continue
+            score += self._term(state, j)
+        for (_, state), js in grouped.items():
+            if len(js) == 1:
+                score += self._term(state, js[0])
             elif state == ABSENT:
-                score += self.log_q[:, j]
-            elif state == POSSIBLE:
-                score += POSSIBLE_WEIGHT * self.log_p[:, j]
+                score += np.min(self.log_q[:, js], axis=1)
+            else:
+                w = 1.0 if state == PRESENT else POSSIBLE_WEIGHT
+                score += w * np.max(self.log_p[:, js], axis=1)
         return score
+
+    def _term(self, state: str, j: int) -> np.ndarray:
+        if state == PRESENT:
+            return self.log_p[:, j]
+        if state == ABSENT:
+            return self.log_q[:, j]
+        if state == POSSIBLE:
+            return POSSIBLE_WEIGHT * self.log_p[:, j]
+        return np.zeros(len(self.m.condition_ids))
 
     def log_prior(self, case: CaseInput) -> np.ndarray:
         """Tempered prior, demographics and prerequisite weights: what does not come from

@@ -8,39 +8,70 @@ from typing import Any
 
 import numpy as np
 
+ENTROPY_CENTRE = 2.0  # nats: the temperature's entropy term is centred here
+
 
 @dataclass(frozen=True, slots=True)
 class TextCalibration:
-    """How an engine's scores become the probabilities shown: a temperature over the
-    knowledge base's conditions, and the share of cases whose diagnosis is none of them
-    ('not in Osler's list'). Both are fitted on real clinical vignettes by
-    models/recipe/calibrate.py (reported with cross-validation in the model card); the
-    identity map (1.0, 0.0) is used, with a warning, where none was fitted."""
+    """How an engine's log-scores become the probabilities shown on real clinical writing.
 
-    temperature: float = 1.0
-    unlisted: float = 0.0
+    - A temperature that depends on how spread the engine's own posterior is:
+      T = exp(a + b * (H - 2)), H its entropy in nats. Real vignettes showed a peaked
+      posterior to be overconfident and a spread one to be underconfident (b < 0);
+      within one case T is the same for every condition, so the ranking never changes.
+    - A share u of 'a diagnosis not in Osler's list': u = sigmoid(c0 + c1 * (1 - coverage)),
+      coverage the share of the text's clauses in which a finding was read
+      (findings/coverage.py): the less of a case Osler could read, the less likely its
+      list holds the answer.
+    The four numbers are fitted on real vignettes by models/recipe/calibrate.py (reported
+    with cross-validation in the model card); the identity map is used, with a warning,
+    where none was fitted."""
+
+    log_temperature: float = 0.0
+    entropy_slope: float = 0.0
+    unlisted_bias: float = -30.0
+    unlisted_slope: float = 0.0
     fitted: bool = False
     note: str = ""
 
+    def temperatures(self, scores: np.ndarray) -> np.ndarray:
+        """(N,) temperature of each row of log-scores."""
+        z = scores - scores.max(axis=1, keepdims=True)
+        p = np.exp(z)
+        p /= p.sum(axis=1, keepdims=True)
+        h = -(p * np.log(np.clip(p, 1e-300, 1.0))).sum(axis=1)
+        return np.exp(self.log_temperature + self.entropy_slope * (h - ENTROPY_CENTRE))
+
     def probabilities(self, scores: np.ndarray) -> np.ndarray:
         """(N, C) probabilities over the KB's conditions (rows sum to 1) from log-scores."""
-        z = scores / self.temperature
+        finite = np.where(np.isfinite(scores), scores, -1e9)
+        z = finite / self.temperatures(finite)[:, None]
         z = z - z.max(axis=1, keepdims=True)
-        p = np.exp(z)
+        p = np.exp(z) * np.isfinite(scores)
         return p / p.sum(axis=1, keepdims=True)
 
+    def unlisted_share(self, coverage: float) -> float:
+        """P(the diagnosis is none of the KB's conditions) for a case read this completely."""
+        x = self.unlisted_bias + self.unlisted_slope * (1.0 - coverage)
+        return float(1.0 / (1.0 + np.exp(-x)))
+
     def to_json(self) -> dict[str, Any]:
-        return {"temperature": self.temperature, "unlisted": self.unlisted,
+        return {"log_temperature": self.log_temperature, "entropy_slope": self.entropy_slope,
+                "unlisted_bias": self.unlisted_bias, "unlisted_slope": self.unlisted_slope,
                 "fitted": self.fitted, "note": self.note}
 
     @staticmethod
     def from_json(doc: dict[str, Any] | None) -> TextCalibration:
         if not doc:
             return TextCalibration()
-        t, u = float(doc.get("temperature", 1.0)), float(doc.get("unlisted", 0.0))
-        if not (0.05 <= t <= 100 and 0.0 <= u < 1.0):
-            raise ValueError(f"calibration out of range: temperature {t}, unlisted {u}")
-        return TextCalibration(t, u, bool(doc.get("fitted", True)), str(doc.get("note", "")))
+        vals = [float(doc.get(k, d)) for k, d in (("log_temperature", 0.0),
+                                                   ("entropy_slope", 0.0),
+                                                   ("unlisted_bias", -30.0),
+                                                   ("unlisted_slope", 0.0))]
+        if not all(np.isfinite(v) and abs(v) <= 50 for v in vals):
+            raise ValueError(f"calibration values out of range: {vals}")
+        return TextCalibration(*vals, fitted=bool(doc.get("fitted", True)),
+                               note=str(doc.get("note", "")))
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
@@ -102,3 +133,55 @@ def topk(probs: np.ndarray, labels: np.ndarray, ks: tuple[int, ...] = (1, 3, 10)
     for k in ks:
         out[f"top{k}"] = float(np.mean([labels[i] in order[i, :k] for i in range(len(labels))]))
     return out
+
+
+def fit_text_calibration(scores: np.ndarray, hits: np.ndarray, coverage: np.ndarray,
+                         note: str = "") -> TextCalibration:
+    """Maximum-likelihood text calibration from real vignettes.
+
+    `scores` (N, C) are an engine's log-scores, `hits` (N, C) marks the conditions that count
+    as each gold diagnosis (a row of zeros: the gold is in no KB condition), `coverage` (N,)
+    how much of each text was read. The likelihood of a case is (1 - u) * P(gold) when its
+    gold is in the KB and u when it is not, so the two parts are fitted separately: u by
+    logistic regression of 'gold not in the KB' on 1 - coverage, the temperature's (a, b)
+    by a grid search refined twice on the others' negative log-likelihood."""
+    matchable = hits.any(axis=1)
+    c0, c1 = _logistic(1.0 - coverage, ~matchable)
+    s, h = scores[matchable], hits[matchable]
+
+    def nll(a: float, b: float) -> float:
+        p = TextCalibration(a, b).probabilities(s)
+        return float(-np.log(np.clip((p * h).sum(axis=1), 1e-12, 1)).sum())
+
+    best = (0.0, 0.0)
+    if len(s):
+        grid_a, grid_b = np.linspace(-1.0, 3.0, 41), np.linspace(-0.8, 0.8, 33)
+        for _ in range(3):
+            vals = [(nll(a, b), a, b) for a in grid_a for b in grid_b]
+            _, a0, b0 = min(vals)
+            best = (float(a0), float(b0))
+            da, db = (grid_a[1] - grid_a[0]), (grid_b[1] - grid_b[0])
+            grid_a = np.linspace(a0 - da, a0 + da, 9)
+            grid_b = np.linspace(b0 - db, b0 + db, 9)
+    return TextCalibration(round(best[0], 4), round(best[1], 4), round(c0, 4), round(c1, 4),
+                           True, note)
+
+
+def _logistic(x: np.ndarray, y: np.ndarray, ridge: float = 1e-3) -> tuple[float, float]:
+    """Intercept and slope of a one-feature logistic regression (Newton's method, a tiny
+    ridge so that a perfectly separated or constant outcome still gives finite numbers)."""
+    if not len(x):
+        return -30.0, 0.0
+    X = np.c_[np.ones(len(x)), x]
+    w = np.zeros(2)
+    t = y.astype(float)
+    for _ in range(50):
+        p = 1 / (1 + np.exp(-(X @ w)))
+        g = X.T @ (p - t) + ridge * w
+        hess = X.T @ (X * (p * (1 - p))[:, None]) + ridge * np.eye(2)
+        step = np.linalg.solve(hess, g)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    w = np.clip(w, -30, 30)
+    return float(w[0]), float(w[1])

@@ -26,16 +26,18 @@ class CaseInput:
     findings: tuple[tuple[str, str], ...]
     mode: str = TEXT
     conditions: frozenset[str] = frozenset()
+    coverage: float = 1.0  # share of the text's clauses read (findings/coverage.py)
 
     @staticmethod
     def build(age: int | None, sex: str | None, items: dict[str, str], mode: str = TEXT,
-              conditions: Iterable[str] = ()) -> CaseInput:
+              conditions: Iterable[str] = (), coverage: float = 1.0) -> CaseInput:
         return CaseInput(age, sex if sex in ("female", "male") else None,
-                         tuple(sorted(items.items())), mode, frozenset(conditions))
+                         tuple(sorted(items.items())), mode, frozenset(conditions), coverage)
 
     @staticmethod
     def from_findings(findings: list[Finding], age: int | None, sex: str | None,
-                      mode: str = TEXT, conditions: Iterable[str] = ()) -> CaseInput:
+                      mode: str = TEXT, conditions: Iterable[str] = (),
+                      coverage: float = 1.0) -> CaseInput:
         """One state per counted finding (current or background; superseded and conflicting
         ones are left out). Findings must already be merged (one counted per id)."""
         items: dict[str, str] = {}
@@ -44,7 +46,7 @@ class CaseInput:
                 continue
             items[f.id] = PRESENT if f.present and f.certain else (
                 POSSIBLE if f.present else ABSENT)
-        return CaseInput.build(age, sex, items, mode, conditions)
+        return CaseInput.build(age, sex, items, mode, conditions, coverage)
 
     def state(self, finding_id: str) -> str | None:
         for fid, st in self.findings:
@@ -58,16 +60,18 @@ class CaseInput:
     def with_state(self, finding_id: str, state: str) -> CaseInput:
         items = dict(self.findings)
         items[finding_id] = state
-        return CaseInput.build(self.age, self.sex, items, self.mode, self.conditions)
+        return CaseInput.build(self.age, self.sex, items, self.mode, self.conditions,
+                               self.coverage)
 
 
 def case_for(kb: KnowledgeBase, findings: list[Finding], age: int | None, sex: str | None,
-             mode: str = TEXT, conditions: Iterable[str] = ()) -> CaseInput:
+             mode: str = TEXT, conditions: Iterable[str] = (), coverage: float = 1.0
+             ) -> CaseInput:
     """The model input for merged findings: counted findings the KB knows, with a broader
     finding left out when a present specific one already documents it (haemoptysis
     documents cough), so one complaint is not counted twice."""
     case = CaseInput.from_findings([f for f in findings if kb.has_finding(f.id)], age, sex,
-                                   mode, conditions)
+                                   mode, conditions, coverage)
     implied = implied_by_present(kb, case)
     if not implied:
         return case

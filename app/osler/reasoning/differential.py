@@ -11,6 +11,7 @@ from osler.reasoning.runtime import ModelInfo
 
 CANT_MISS_THRESHOLD = 0.02  # a can't-miss condition at or above 2% is always shown
 MAX_PINNED = 5
+STATE_NAMES = {"+": "present", "-": "absent", "~": "possible", "demographic": "demographic"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +36,7 @@ class Evidence:
             "finding": self.label,
             "id": self.finding_id,
             "present": self.state in ("+", "~"),
+            "state": STATE_NAMES.get(self.state, self.state),
             "weight": round(self.weight, 4),
             "delta_probability": round(self.delta, 4),
             "source": self.source,
@@ -61,6 +63,7 @@ class NextBest:
     p_present: float
     raises: tuple[str, ...] = ()  # diagnoses it would support if present
     lowers: tuple[str, ...] = ()
+    reason: str = "information"  # or "required": a diagnosis needs it and it is undocumented
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -70,6 +73,7 @@ class NextBest:
             "p_present": round(self.p_present, 4),
             "raises": list(self.raises),
             "lowers": list(self.lowers),
+            "reason": self.reason,
         }
 
 
@@ -102,6 +106,12 @@ class Diagnosis:
     evidence_against: tuple[Evidence, ...] = ()
     pertinent_negatives: tuple[PertinentNegative, ...] = ()
     next_best: tuple[NextBest, ...] = ()
+    requirements: tuple[Any, ...] = ()  # PrerequisiteStatus of each requires/excludes entry
+
+    @property
+    def unmet(self) -> list[Any]:
+        """Requirements not documented or documented absent, and exclusions present."""
+        return [r for r in self.requirements if r.factor < 1.0]
 
     def to_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
@@ -115,6 +125,7 @@ class Diagnosis:
             "evidence_against": [e.to_json() for e in self.evidence_against],
             "pertinent_negatives": [p.to_json() for p in self.pertinent_negatives],
             "next_best": [n.to_json() for n in self.next_best],
+            "requirements": [r.to_json() for r in self.requirements],
         }
         if self.cant_miss:
             doc["cant_miss_rationale"] = self.cant_miss_rationale
@@ -136,8 +147,10 @@ class Differential:
     patient_id: str | None = None
     at: str | None = None
     rationale: dict[str, Any] | None = None
+    unlisted: float = 0.0  # share of probability for 'a diagnosis not in Osler's list'
+    adequacy: Any = None  # reasoning.adequacy.Adequacy
     disclaimer: str = ("Decision support, not a diagnosis: probabilities are model estimates "
-                       "on synthetic and public vignette data, not validated in patients.")
+                       "calibrated on public vignettes, not validated in patients.")
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -148,6 +161,8 @@ class Differential:
             "demographics": {"age": self.case.age, "sex": self.case.sex},
             "patient": self.patient_id,
             "at": self.at,
+            "unlisted_probability": round(self.unlisted, 4),
+            "adequacy": self.adequacy.to_json() if self.adequacy is not None else None,
             "warnings": self.warnings,
             "disclaimer": self.disclaimer,
             **({"rationale": self.rationale} if self.rationale is not None else {}),

@@ -42,8 +42,8 @@ class Engine(Protocol):
 
     def predict(self, cases: list[CaseInput]) -> np.ndarray:
         """(N, C) probabilities over the KB's conditions (rows sum to 1), aligned with
-        KBMatrix.condition_ids; `calibration.unlisted` is the share shown as 'not in the
-        list'."""
+        KBMatrix.condition_ids; `calibration.unlisted_share(case.coverage)` is the share
+        shown as 'not in the list'."""
         ...
 
 

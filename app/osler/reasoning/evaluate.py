@@ -19,12 +19,15 @@ KS = (1, 3, 10)
 def vignette_cases(kb: KnowledgeBase, vignettes: list[Vignette], extractor: Any
                    ) -> list[tuple[CaseInput, list]]:
     """Findings and model input for each vignette."""
+    from osler.findings.coverage import coverage
     from osler.findings.merge import merge_findings
 
     out = []
     for v in vignettes:
-        found = merge_findings(extractor.from_text(v.text, sex=v.sex, age=v.age))
-        out.append((case_for(kb, found, v.age, v.sex), found))
+        mentions = extractor.from_text(v.text, sex=v.sex, age=v.age)
+        found = merge_findings(mentions)
+        read = coverage([(v.text, None)], mentions)
+        out.append((case_for(kb, found, v.age, v.sex, coverage=read), found))
     return out
 
 
@@ -53,6 +56,7 @@ def evaluate(kb: KnowledgeBase, engines: dict[str, Engine], vignettes: list[Vign
     top_p: dict[str, list[float]] = {}
     for name, eng in engines.items():
         probs = eng.predict([c for c, _ in cases])
+        cal = getattr(eng, "calibration", None)
         ranks[name], tops[name], top_p[name] = [], [], []
         for i, t in enumerate(targets):
             order = np.argsort(-probs[i])
@@ -60,7 +64,8 @@ def evaluate(kb: KnowledgeBase, engines: dict[str, Engine], vignettes: list[Vign
                          if t.hit(m.condition_ids[ci], icd[ci])), None)
             ranks[name].append(rank)
             tops[name].append([kb.condition(m.condition_ids[ci]).name for ci in order[:3]])
-            top_p[name].append(float(probs[i, order[0]]))
+            shown = 1.0 - (cal.unlisted_share(cases[i][0].coverage) if cal is not None else 0.0)
+            top_p[name].append(float(probs[i, order[0]]) * shown)
         n = len(vignettes)
         rs = ranks[name]
         report["engines"][name] = {
@@ -69,6 +74,7 @@ def evaluate(kb: KnowledgeBase, engines: dict[str, Engine], vignettes: list[Vign
                for k in KS},
             "found_in_top100": sum(r is not None for r in rs),
             **top1_calibration(top_p[name], [r == 1 for r in rs]),
+            "calibration": cal.to_json() if cal is not None else None,
         }
     for i, v in enumerate(vignettes):
         report["cases"].append({

@@ -46,6 +46,7 @@ class KBMatrix:
     raw: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (C, F) KB figure or 0
     parent: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # (F,) -1
     background: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # (F,)
+    group: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # (F,) -1
 
     @staticmethod
     def from_kb(kb: KnowledgeBase) -> KBMatrix:
@@ -85,9 +86,13 @@ class KBMatrix:
         p = np.clip(1.0 - (1.0 - raw) * (1.0 - q[None, :]), LEAK, CEILING)
         parent = np.array([fi.get(f.parent, -1) if f.parent else -1 for f in kb.findings],
                           dtype=np.int64)
+        groups: dict[str, int] = {}
+        group = np.array([groups.setdefault(f.group, len(groups)) if f.group else -1
+                          for f in kb.findings], dtype=np.int64)
         return KBMatrix(conds, finds, p, listed, np.log(prior), age, sex,
                         {c: i for i, c in enumerate(conds)}, fi,
-                        tuple(f.category for f in kb.findings), q, raw, parent, background)
+                        tuple(f.category for f in kb.findings), q, raw, parent, background,
+                        group)
 
     def demographic_log_lr(self, age: int | None, sex: str | None) -> np.ndarray:
         """Per-condition log likelihood ratio of the patient's age band and sex."""
@@ -97,6 +102,23 @@ class KBMatrix:
             out += self.age_log_lr[:, BAND_NAMES.index(band)]
         if sex in ("female", "male"):
             out += self.sex_log_lr[:, 0 if sex == "female" else 1]
+        return out
+
+    def mates(self, j: int) -> list[int]:
+        """Other findings of j's equivalence group (same complaint, other words)."""
+        g = int(self.group[j]) if len(self.group) else -1
+        if g < 0:
+            return []
+        return [int(k) for k in np.flatnonzero(self.group == g) if k != j]
+
+    def descendants(self, j: int) -> list[int]:
+        """Specific findings that imply finding j (cough <- haemoptysis)."""
+        out, frontier = [], [j]
+        while frontier:
+            k = frontier.pop()
+            kids = [int(x) for x in np.flatnonzero(self.parent == k) if x not in out]
+            out += kids
+            frontier += kids
         return out
 
     def ancestors(self, j: int) -> list[int]:

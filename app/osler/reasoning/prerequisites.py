@@ -40,17 +40,24 @@ class PrerequisiteStatus:
     entry: Prerequisite
     state: str  # requires: met/absent/undocumented/unknown; excludes: met (present) or absent
     factor: float  # the weight applied to the condition (1.0: none)
+    label: str  # 'Sickle cell disease or known Sickle cell anemia', for the panel
     by: str | None = None  # the finding id or item that met it
 
-    def label(self, kb: KnowledgeBase) -> str:
-        """'sickle cell disease or condition: Sickle cell anemia' for the panel."""
-        return " or ".join(item_label(kb, i) for i in self.entry.any_of)
+    def text(self) -> str:
+        """One line for the panel and the CLI: 'requires sickle cell disease - not
+        documented'."""
+        if self.kind == "excludes":
+            return f"excluded by {self.label}" if self.state == MET else f"not {self.label}"
+        return {MET: f"requires {self.label} - documented",
+                UNKNOWN: f"requires {self.label} - unknown (age or sex not given)",
+                ABSENT_STATE: f"requires {self.label} - documented absent",
+                }.get(self.state, f"requires {self.label} - not documented")
 
-    def to_json(self, kb: KnowledgeBase) -> dict[str, object]:
+    def to_json(self) -> dict[str, object]:
         doc: dict[str, object] = {
             "kind": self.kind, "any_of": [i.text() for i in self.entry.any_of],
-            "label": self.label(kb), "state": self.state, "factor": self.factor,
-            "basis": self.entry.basis}
+            "label": self.label, "state": self.state, "factor": self.factor,
+            "text": self.text(), "basis": self.entry.basis}
         if self.by:
             doc["by"] = self.by
         return doc
@@ -111,11 +118,14 @@ class PrerequisiteRules:
                 continue
             if st in (PRESENT, POSSIBLE):
                 present[j] = 1.0
+                present[self.m.mates(j)] = 1.0
                 if st == PRESENT:
                     for a in self.m.ancestors(j):
                         present[a] = 1.0
             elif st == ABSENT:
                 absent[j] = 1.0
+                absent[self.m.mates(j)] = 1.0
+                absent[self.m.descendants(j)] = 1.0
         return present, absent
 
     def evaluate(self, case: CaseInput) -> tuple[np.ndarray, np.ndarray]:
@@ -177,7 +187,8 @@ class PrerequisiteRules:
             else:
                 s = MET if met[k] else ABSENT_STATE
                 factor = EXCLUDED if met[k] else 1.0
-            out.append(PrerequisiteStatus(kind, entry, s, factor, by))
+            label = " or ".join(item_label(self.kb, i) for i in entry.any_of)
+            out.append(PrerequisiteStatus(kind, entry, s, factor, label, by))
         return out
 
 

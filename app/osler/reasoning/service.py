@@ -166,20 +166,31 @@ class DdxService:
         """Merged findings from the record (as known at `at`) and typed text. `age` and `sex`
         override the record's: they choose children's vital-sign limits and set aside findings
         that cannot describe the patient (listed in `self.extractor.warnings`)."""
+        return self.read(timeline, text, at, age, sex)[0]
+
+    def read(self, timeline: Timeline | None = None, text: str | None = None,
+             at: datetime | None = None, age: int | None = None, sex: str | None = None
+             ) -> tuple[list[Finding], float]:
+        """Merged findings and the share of the texts' clauses read (findings/coverage.py):
+        the record's notes of the episode and the typed text."""
+        from osler.findings.coverage import coverage
         from osler.findings.merge import merge_findings
-        from osler.findings.record import exact_age, findings_from_record
+        from osler.findings.record import exact_age, findings_from_record, note_texts
 
         found: list[Finding] = []
+        texts: list[tuple[str, str | None]] = []
         text_age: float | int | None = age
         if timeline is not None:
             found += findings_from_record(timeline, self.kb, at=at, extractor=self.extractor,
                                           sex=sex, age=age)
+            texts += note_texts(timeline, self.kb, at)
             sex = sex or timeline.patient.sex
             if text_age is None:
                 text_age = exact_age(timeline.patient.birth_date, at or timeline.end)
         if text:
             found += self.extractor.from_text(text, sex=sex, age=text_age)
-        return merge_findings(found)
+            texts.append((text, None))
+        return merge_findings(found), coverage(texts, found)
 
     def run(self, timeline: Timeline | None = None, text: str | None = None,
             age: int | None = None, sex: str | None = None, at: datetime | None = None,
@@ -189,7 +200,7 @@ class DdxService:
         if timeline is None and not text:
             raise ReasoningError("nothing to reason about: give a record, text, or both")
         self.extractor.take_set_aside()
-        findings = self.findings(timeline, text, at, age=age, sex=sex)
+        findings, read = self.read(timeline, text, at, age=age, sex=sex)
         set_aside = self.extractor.take_set_aside()
         patient_id = None
         if timeline is not None:
@@ -201,7 +212,7 @@ class DdxService:
             sex = sex or p.sex
         diff = self.run_findings(findings, age, sex, top, patient_id,
                                  at.isoformat() if at else None, timeline=timeline, when=at,
-                                 rationale=rationale, on_token=on_token)
+                                 rationale=rationale, on_token=on_token, coverage=read)
         diff.warnings.extend(item.message() for item in set_aside)
         if not any(f.counted for f in findings):
             diff.warnings.append("no findings were recognised; the differential reflects only "
@@ -211,8 +222,8 @@ class DdxService:
     def run_findings(self, findings: list[Finding], age: int | None, sex: str | None,
                      top: int = 10, patient_id: str | None = None, at: str | None = None,
                      timeline: Timeline | None = None, when: datetime | None = None,
-                     rationale: bool = False, on_token: Callable[[str], None] | None = None
-                     ) -> Differential:
+                     rationale: bool = False, on_token: Callable[[str], None] | None = None,
+                     coverage: float = 1.0) -> Differential:
         """Differential for given findings ("what if" toggles in the window call this).
 
         With a local LLM engine the record is part of its prompt, and `rationale=True`
@@ -223,7 +234,7 @@ class DdxService:
 
             conditions = documented_conditions(self.kb, timeline, when)
         case = case_for(self.kb, findings, age, sex, RECORD if timeline is not None else TEXT,
-                        conditions)
+                        conditions, coverage)
         prepare = getattr(self.engine, "prepare", None)
         if prepare is not None:
             prepare(case, findings, timeline, when)
