@@ -128,17 +128,30 @@ def cmd_ddx(args: argparse.Namespace) -> int:
         _print_json(diff.to_json())
         return 0
     m = diff.model
+    counted = sum(1 for f in diff.findings if f.counted)
     print(f"Model {m.id} {m.version} on {m.device} ({m.quantization}); "
           f"age {diff.case.age if diff.case.age is not None else '?'}, "
-          f"sex {diff.case.sex or '?'}; {len(diff.findings)} findings")
+          f"sex {diff.case.sex or '?'}; {counted} findings")
+    ad = diff.adequacy
+    if ad is not None and not ad.sufficient:
+        print(f"NOT ENOUGH INFORMATION TO RANK: {ad.reason}.")
+        if diff.next_best:
+            print("Ask or check first: " + ", ".join(n.label for n in diff.next_best))
+        print("What age, sex and background alone suggest:")
     for d in diff.diagnoses:
         flag = " [CAN'T MISS]" if d.cant_miss else ""
         print(f"{d.rank:>2}. {_percent(d.probability):>6}  {d.name} ({', '.join(d.icd10)}){flag}")
         for e in d.evidence_for[:3]:
-            print(f"       + {e.label} (odds x{math.exp(e.weight):.2g}) [{e.source}]")
+            print(f"       for:     {_state(e.state)} {e.label} (odds x{math.exp(e.weight):.2g}) "
+                  f"[{e.source}]")
         for e in d.evidence_against[:2]:
-            print(f"       - {e.label} (odds x{math.exp(e.weight):.2g}) [{e.source}]")
-    if diff.next_best:
+            print(f"       against: {_state(e.state)} {e.label} (odds x{math.exp(e.weight):.2g}) "
+                  f"[{e.source}]")
+        for r in d.unmet:
+            print(f"       ! {r.text()}")
+    if diff.unlisted >= 0.001:
+        print(f"    {_percent(diff.unlisted):>6}  a diagnosis not in Osler's list")
+    if diff.next_best and (ad is None or ad.sufficient):
         print("Check next: " + ", ".join(n.label for n in diff.next_best))
     for w in diff.warnings:
         print(f"warning: {w}", file=sys.stderr)
@@ -202,8 +215,7 @@ def cmd_kb(args: argparse.Namespace) -> int:
 
 def cmd_findings(args: argparse.Namespace) -> int:
     from osler.findings.extract import FindingExtractor
-    from osler.findings.merge import merge_findings
-    from osler.findings.record import findings_from_record
+    from osler.findings.reading import read_case
 
     text = args.text
     if args.text_file:
@@ -219,21 +231,13 @@ def cmd_findings(args: argparse.Namespace) -> int:
         raise InputError(f"--age {args.age}: must be between 0 and 130")
     kb = _load_kb(args)
     extractor = FindingExtractor(kb, semantic=not args.no_semantic)
-    found = []
     timeline = _load_record(args)
-    sex, age = args.sex, args.age
-    if timeline is not None:
-        found += findings_from_record(timeline, kb, at, extractor, sex=sex, age=age)
-        sex = sex or timeline.patient.sex
-        if age is None:
-            from osler.findings.record import exact_age
-
-            age = exact_age(timeline.patient.birth_date, at or timeline.end)
-    if text is not None:
-        found += extractor.from_text(text, sex=sex, age=age)
-    shown = found if args.all else merge_findings(found)
+    reading = read_case(kb, extractor, timeline, text, at, args.age, args.sex)
+    found = reading.mentions
+    shown = found if args.all else reading.merged()
     if args.json:
-        doc: dict[str, Any] = {"findings": [f.to_json() for f in shown]}
+        doc: dict[str, Any] = {"findings": [f.to_json() for f in shown],
+                               "coverage": round(reading.coverage, 3)}
         if timeline is not None:
             doc["patient"] = timeline.patient.id
             doc["at"] = at.isoformat() if at else None
@@ -247,7 +251,9 @@ def cmd_findings(args: argparse.Namespace) -> int:
     for f in shown:
         sign = ("+" if f.present else "-") + ("" if f.certain else "?")
         value = f" = {_fmt(f.value)} {f.unit or ''}".rstrip() if f.value is not None else ""
-        print(f"{sign:<3}{f.label}{value}  [{f.source.cite()}]")
+        why = f": {f.role_reason}" if f.role_reason else ""
+        role = "" if f.role == "current" else f"  ({f.role}{why})"
+        print(f"{sign:<3}{f.label}{value}  [{f.source.cite()}]{role}")
     for w in extractor.warnings:
         print(f"warning: {w}", file=sys.stderr)
     return 0
@@ -675,6 +681,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _state(state: str) -> str:
+    return {"+": "[present]", "-": "[absent]", "~": "[possible]"}.get(state, "[patient]")
 
 
 def _percent(p: float) -> str:

@@ -79,12 +79,13 @@ class BundleBuilder:
 
     def condition(self, when: datetime | str, code: str, display: str, *,
                   active: bool = True, encounter: str | None = None,
-                  system: str = SNOMED) -> str:
+                  system: str = SNOMED, abated: datetime | str | None = None,
+                  clinical: str | None = None) -> str:
         res: dict[str, Any] = {
             "resourceType": "Condition",
             "clinicalStatus": {"coding": [{
                 "system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
-                "code": "active" if active else "resolved"}]},
+                "code": clinical or ("active" if active else "resolved")}]},
             "verificationStatus": {"coding": [{
                 "system": "http://terminology.hl7.org/CodeSystem/condition-ver-status",
                 "code": "confirmed"}]},
@@ -92,6 +93,8 @@ class BundleBuilder:
             "subject": self._subject(),
             "onsetDateTime": _iso(when),
         }
+        if abated is not None:
+            res["abatementDateTime"] = _iso(abated)
         if encounter:
             res["encounter"] = {"reference": f"urn:uuid:{encounter}"}
         return self._add(res)

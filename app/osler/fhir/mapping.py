@@ -257,6 +257,11 @@ class Mapper:
             abated = f.period(res, "abatementPeriod", "abatementPeriod")[1]
         cats = f.concepts(res, "category", "category")
         extra = {"verification": verification} if verification else {}
+        if clinical in ACTIVE_CLINICAL and abated is not None:
+            # FHIR's invariant con-4: an abated condition cannot be active. The abatement is
+            # the more specific statement; it is kept and the contradiction reported.
+            f.warn("clinicalStatus", f"{clinical!r} contradicts abatement "
+                   f"{abated[0].date().isoformat()}; read as ended then")
         return [
             self._base(
                 eid,

@@ -173,24 +173,10 @@ class DdxService:
              ) -> tuple[list[Finding], float]:
         """Merged findings and the share of the texts' clauses read (findings/coverage.py):
         the record's notes of the episode and the typed text."""
-        from osler.findings.coverage import coverage
-        from osler.findings.merge import merge_findings
-        from osler.findings.record import exact_age, findings_from_record, note_texts
+        from osler.findings.reading import read_case
 
-        found: list[Finding] = []
-        texts: list[tuple[str, str | None]] = []
-        text_age: float | int | None = age
-        if timeline is not None:
-            found += findings_from_record(timeline, self.kb, at=at, extractor=self.extractor,
-                                          sex=sex, age=age)
-            texts += note_texts(timeline, self.kb, at)
-            sex = sex or timeline.patient.sex
-            if text_age is None:
-                text_age = exact_age(timeline.patient.birth_date, at or timeline.end)
-        if text:
-            found += self.extractor.from_text(text, sex=sex, age=text_age)
-            texts.append((text, None))
-        return merge_findings(found), coverage(texts, found)
+        reading = read_case(self.kb, self.extractor, timeline, text, at, age, sex)
+        return reading.merged(), reading.coverage
 
     def run(self, timeline: Timeline | None = None, text: str | None = None,
             age: int | None = None, sex: str | None = None, at: datetime | None = None,

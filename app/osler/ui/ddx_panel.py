@@ -51,6 +51,7 @@ EVENT_ROLE = Qt.ItemDataRole.UserRole
 SPAN_ROLE = Qt.ItemDataRole.UserRole + 1
 FINDING_ROLE = Qt.ItemDataRole.UserRole + 2
 STATE_MARK = {PRESENT: "✚", POSSIBLE: "?", ABSENT: "−", REMOVED: "×"}
+EVIDENCE_MARK = {"+": "✚", "~": "?", "-": "−", "demographic": "•"}
 STATE_WORD = {PRESENT: "present", POSSIBLE: "possible", ABSENT: "absent",
               REMOVED: "left out of the case"}
 DECISION_TEXT = {"accept": "✓ accepted", "reject": "✗ rejected", "rerank": "↕ moved",
@@ -271,6 +272,14 @@ class DifferentialPanel(QWidget):
                                          "#4A3300; border: 1px solid #E0A040; padding: 4px; }")
         self.whatif_banner.hide()
         layout.addWidget(self.whatif_banner)
+        self.adequacy_banner = QLabel("")
+        self.adequacy_banner.setObjectName("adequacyBanner")
+        self.adequacy_banner.setAccessibleName("Not enough information to rank")
+        self.adequacy_banner.setWordWrap(True)
+        self.adequacy_banner.setStyleSheet("QLabel#adequacyBanner { background: #E3ECFA; color: "
+                                           "#102A56; border: 1px solid #7E9CD8; padding: 4px; }")
+        self.adequacy_banner.hide()
+        layout.addWidget(self.adequacy_banner)
         self.warnings = QLabel("")
         self.warnings.setObjectName("ddxWarnings")
         self.warnings.setAccessibleName("Differential warnings")
@@ -451,6 +460,7 @@ class DifferentialPanel(QWidget):
         self.next_best.clear()
         self.rationale.clear()
         self.whatif_banner.hide()
+        self.adequacy_banner.hide()
         self._update_buttons()
         if timeline is not None:
             self.show_message("Computing the differential…")
@@ -512,9 +522,13 @@ class DifferentialPanel(QWidget):
         when = (f"record up to {format_when(result.at)}" if result.at is not None
                 else "whole record")
         n_hyp = len(result.whatif.edits)
-        self.show_message(f"{when} · {len(result.record_findings)} findings"
+        counted = sum(1 for f in result.record_findings if f.counted)
+        self.show_message(f"{when} · {counted} findings"
                           + (f" · {n_hyp} what-if" if n_hyp else "")
+                          + (f" · not in this list: {percent(diff.unlisted)}"
+                             if diff.unlisted >= 0.001 else "")
                           + f" · {result.seconds * 1000:.0f} ms")
+        self._show_adequacy(diff)
         warnings = list(diff.warnings) + list(extra_warnings)
         self.warnings.setText("⚠ " + "\n⚠ ".join(warnings) if warnings else "")
         self.warnings.setVisible(bool(warnings))
@@ -528,6 +542,20 @@ class DifferentialPanel(QWidget):
         else:
             self.whatif_banner.hide()
         self._update_buttons()
+
+    def _show_adequacy(self, diff: Any) -> None:
+        """Too little information: say so above the list and open 'Check next' first."""
+        ad = diff.adequacy
+        if ad is None or ad.sufficient:
+            self.adequacy_banner.hide()
+            return
+        ask = ", ".join(n.label for n in diff.next_best[:3])
+        self.adequacy_banner.setText(
+            "<b>Not enough information to rank yet</b> — " + html.escape(ad.reason) + "."
+            + (f" Ask or check first: {html.escape(ask)} (Check next tab)." if ask else "")
+            + " The list below is what age, sex and background alone suggest.")
+        self.adequacy_banner.show()
+        self.tabs.setCurrentWidget(self.next_best)
 
     def _dx_item(self, dx: Diagnosis) -> QListWidgetItem:
         """One list entry; the delegate paints it, the accessible text speaks it."""
@@ -590,6 +618,14 @@ class DifferentialPanel(QWidget):
             if not items:
                 QTreeWidgetItem(top, ["none", "", ""])
             top.setExpanded(True)
+        if dx.requirements:
+            top = QTreeWidgetItem(self.evidence, ["Prerequisites", "", ""])
+            top.setFirstColumnSpanned(True)
+            for req in dx.requirements:
+                effect = "none" if req.factor >= 1 else f"odds ×{req.factor:g}"
+                row = QTreeWidgetItem(top, [req.text(), effect, req.state])
+                row.setToolTip(0, f"{req.text()}\nBasis: {req.entry.basis}")
+            top.setExpanded(True)
         if dx.pertinent_negatives:
             top = QTreeWidgetItem(self.evidence, ["Pertinent negatives", "", ""])
             top.setFirstColumnSpanned(True)
@@ -617,7 +653,9 @@ class DifferentialPanel(QWidget):
         else:
             source = self._source_text(ev.event_id, ev.span, ev.source)
         state = {"-": " (absent)", "~": " (possible)"}.get(ev.state, "")
-        row = QTreeWidgetItem(parent, [f"{ev.label}{state}", odds_text(ev.weight), source])
+        mark = EVIDENCE_MARK.get(ev.state, "")
+        row = QTreeWidgetItem(parent, [f"{mark} {ev.label}{state}".strip(),
+                                       odds_text(ev.weight), source])
         row.setToolTip(0, f"{ev.label}{state}: changes the probability by "
                           f"{ev.delta * 100:+.1f} points ({odds_text(ev.weight)})")
         row.setToolTip(2, ev.source)
@@ -684,9 +722,28 @@ class DifferentialPanel(QWidget):
                 font = item.font()
                 font.setStrikeOut(True)
                 item.setFont(font)
+            if row.recorded is not None and row.recorded.role == "background":
+                item.setText(text + "   · background")
+                item.setToolTip(f"Background (history, risk factor or an older problem): "
+                                f"shapes the likelihoods, is not what the diagnosis must "
+                                f"explain. {row.recorded.role_reason or ''}\n"
+                                f"From the record: {row.recorded.source.cite()}")
             self.findings.addItem(item)
             if row.finding_id == keep:
                 self.findings.setCurrentItem(item)
+        for f in result.record_findings:
+            if f.counted:
+                continue
+            state = "present" if f.present else "absent"
+            item = QListWidgetItem(f"      {f.label} — {state} · {f.role}: {f.role_reason or ''}")
+            item.setData(FINDING_ROLE, None)
+            item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsSelectable)
+            item.setForeground(self.palette().color(QPalette.ColorRole.PlaceholderText))
+            item.setToolTip(f"Not used: {f.role}. {f.role_reason or ''}\nFrom "
+                            f"{f.source.cite()}; decided by {f.role_event or '—'}")
+            item.setData(Qt.ItemDataRole.AccessibleTextRole,
+                         f"{f.label}: {state}, {f.role}, not used. {f.role_reason or ''}")
+            self.findings.addItem(item)
         self.reset_button.setEnabled(result.whatif.active)
 
     def _show_next_best(self, result: DdxResult) -> None:
@@ -801,7 +858,7 @@ class DifferentialPanel(QWidget):
         self._fill_list(self.list.currentRow())
 
     def _toggle_item(self, item: QListWidgetItem | None) -> None:
-        if item is not None:
+        if item is not None and item.data(FINDING_ROLE):
             self.findingToggled.emit(item.data(FINDING_ROLE))
 
     def _add_finding(self) -> None:

@@ -63,7 +63,7 @@ class WhatIf:
 
     def toggle(self, finding_id: str, base: list[Finding], label: str = "") -> WhatIf:
         """Next state in the cycle; back at the record's own state, the edit disappears."""
-        recorded = next((f for f in base if f.id == finding_id), None)
+        recorded = next((f for f in base if f.id == finding_id and f.counted), None)
         edit = self._edit(finding_id)
         current = edit[0] if edit else (state_of(recorded) if recorded else REMOVED)
         label = label or (edit[1] if edit else (recorded.label if recorded else finding_id))
@@ -84,6 +84,9 @@ class WhatIf:
         out: list[Finding] = []
         seen = set()
         for f in base:
+            if not f.counted:
+                out.append(f)  # superseded or conflicting: shown, never counted
+                continue
             seen.add(f.id)
             edit = self._edit(f.id)
             if edit is None:
@@ -96,10 +99,13 @@ class WhatIf:
         return out
 
     def rows(self, base: list[Finding]) -> list[FindingRow]:
-        """Every finding to list: the record's (edited or not), then the added ones."""
+        """Every counted finding to list: the record's (edited or not), then the added ones.
+        Superseded and conflicting findings are not rows: nothing can be toggled there."""
         rows = []
         seen = set()
         for f in base:
+            if not f.counted:
+                continue
             seen.add(f.id)
             edit = self._edit(f.id)
             rows.append(FindingRow(f.id, f.label, edit[0] if edit else state_of(f),
