@@ -8,8 +8,8 @@ makes a smoker with pneumonia, or fatigue in a urinary infection, cost the condi
 little instead of everything (docs/model.md, "The evidence model").
 
 q of a background finding (history, risk factor) is its curated base rate (how common it
-is among patients seen, `FindingDef.base_rate`); q of any other finding is its marginal
-frequency under the KB (sum over conditions of prior x P(finding | condition)).
+is among patients seen, `FindingDef.base_rate`); q of any other finding is UNRELATED_SHARE
+of its marginal frequency under the KB (sum over conditions of prior x P(finding | c)).
 """
 
 from __future__ import annotations
@@ -22,6 +22,12 @@ from osler.knowledge import KnowledgeBase
 from osler.knowledge.model import AGE_BANDS, age_band
 
 LEAK = 0.001  # floor of a finding's background rate
+# A finding's background rate is this share of its marginal frequency under the KB: the part
+# of 'how common is cough among patients' that is not caused by the condition at hand. 0.5
+# makes synthetic cases carry as many findings their condition does not list (about 2.5 per
+# case, with background_reported below) as the development vignettes' dev halves do
+# (docs/model.md, "The evidence model").
+UNRELATED_SHARE = 0.5
 CEILING = 0.995  # no finding is certain given a condition
 BACKGROUND_CATEGORIES = ("history", "risk-factor")
 BAND_NAMES = tuple(b[0] for b in AGE_BANDS)
@@ -79,7 +85,7 @@ class KBMatrix:
         prior = prior / prior.sum()
         background = np.array([f.category in BACKGROUND_CATEGORIES for f in kb.findings],
                               dtype=bool)
-        q = np.clip(prior @ raw, LEAK, 0.5)
+        q = np.clip(UNRELATED_SHARE * (prior @ raw), LEAK, 0.5)
         for j, f in enumerate(kb.findings):
             if f.base_rate is not None:
                 q[j] = f.base_rate

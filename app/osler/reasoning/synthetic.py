@@ -3,16 +3,21 @@
 The generator (documented in docs/model.md):
 1. condition c ~ q (uniform for training; the prior, tempered, for evaluation);
 2. age band ~ population x age LR(c); sex ~ 50/50 x sex LR(c);
-3. true findings: each finding f is present with P(f|c) (unlisted findings with the KB leak
-   rate: findings present from unrelated causes);
-4. reporting: each true present finding is missed with probability `miss`;
+3. true findings: each finding f is present with P(f|c), the noisy-OR of the KB's figure and
+   the finding's background rate (kbmatrix.py: unlisted findings occur at their background
+   rate, from unrelated causes);
+4. reporting: each true present finding is missed with probability `miss`; a background
+   finding (history, risk factor) the condition does not list is written down with
+   probability `background_reported` (notes mention the history that matters);
 5. negatives: truly absent findings reported absent, as a clinician's note or a vignette
    has them: some pertinent (findings of c and of the conditions most easily confused with
    c), most from a general review of systems (findings weighted by how many conditions
    list them: fever, pain, cough…), and normal vital signs and labs when they were measured;
 6. extraction errors like the findings extractor makes: a present/absent flip (missed or
    spurious negation), a finding swapped for a similarly named one, a finding hedged;
-7. age or sex missing now and then.
+7. age or sex missing now and then;
+8. a present specific finding stands for its broader one, which is then not reported
+   separately (as reasoning.case.case_for does for real cases).
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ class NoiseModel:
     """Rates of each kind of noise; the defaults are the shipped model's training settings."""
 
     miss: float = 0.3
+    background_reported: float = 0.3  # a history the condition does not explain is written
     negatives_mean: float = 9.0
     pertinent_share: float = 0.15
     vitals_measured: float = 0.5
@@ -116,10 +122,11 @@ class CaseGenerator:
     def one(self, c: int) -> SyntheticCase:
         rng, m, nz = self.rng, self.m, self.noise
         fids = m.finding_ids
+        keep = np.where(m.background & ~m.listed[c], nz.background_reported, 1.0 - nz.miss)
         while True:
             truth = rng.random(len(fids)) < m.p[c]
             present = np.flatnonzero(truth)
-            reported = present[rng.random(len(present)) >= nz.miss]
+            reported = present[rng.random(len(present)) < keep[present]]
             if len(reported):
                 break
         if len(reported) > nz.max_present:
@@ -160,6 +167,11 @@ class CaseGenerator:
                     items[fids[int(rng.choice(sim))]] = state
             elif r < nz.flip + nz.swap + nz.hedge and items[fid] == PRESENT:
                 items[fid] = POSSIBLE
+        for fid, state in list(items.items()):
+            if state == PRESENT:  # a specific finding stands for its broader ones (case_for)
+                for a in m.ancestors(m.find_index[fid]):
+                    if items.get(m.finding_ids[a]) in (PRESENT, POSSIBLE):
+                        del items[m.finding_ids[a]]
         band = int(rng.choice(len(BAND_NAMES), p=self._age_p[c]))
         lo, hi = BAND_RANGES[band]
         age: int | None = int(rng.integers(lo, hi + 1))
