@@ -772,6 +772,10 @@ def new_findings(sources: list[tuple[str, dict[str, Any]]]) -> list[dict[str, An
             else:
                 old["synonyms"] += [s for s in entry.get("synonyms", [])
                                     if s not in old["synonyms"]]
+                for key in ("codes", "record", "negated_synonyms"):
+                    extra = [x for x in entry.get(key, []) if x not in old.get(key, [])]
+                    if extra:
+                        old[key] = [*old.get(key, []), *extra]
     return [merged[k] for k in sorted(merged)]
 
 

@@ -89,13 +89,13 @@ def build_differential(
     unlisted = calibration.unlisted_share(case.coverage) if calibration is not None else 0.0
     shown_share = 1.0 - unlisted
     known = documented(m, case)
-    gain, gain_by_dx, p_present, yes = _information_gain(m, base, known)
     rules = PrerequisiteRules.of(kb)
 
     order = [int(i) for i in np.argsort(-base)]
     shown = order[:top]
     pinned = [i for i in order[top:] if kb.condition(m.condition_ids[i]).cant_miss
               and base[i] * shown_share >= CANT_MISS_THRESHOLD][:MAX_PINNED]
+    gain, gain_by_dx, p_present, yes = _information_gain(m, base, known, shown + pinned)
 
     diagnoses = []
     for rank, ci in enumerate(shown + pinned, start=1):
@@ -206,23 +206,37 @@ def _with_required(diagnoses: list[Diagnosis], items: list[NextBest]) -> list[Ne
     return first + [n for n in items if all(x.finding_id != n.finding_id for x in first)]
 
 
-def _information_gain(m: KBMatrix, base: np.ndarray, known: dict[int, str]
-                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _information_gain(m: KBMatrix, base: np.ndarray, known: dict[int, str], rows: list[int]
+                      ) -> tuple[np.ndarray, dict[int, np.ndarray], np.ndarray, np.ndarray]:
     """Expected gain (bits) of observing each finding: over the whole differential (F,) and
-    for each diagnosis against the rest (C, F); also P(present) (F,) and posteriors if present.
-    Findings already documented (or implied) get gain -1 so they are never proposed."""
-    p = m.p  # (C, F)
-    joint_yes = base[:, None] * p
+    for each diagnosis in `rows` against the rest; also P(present) (F,) and the posteriors
+    if present (C, F). Findings already documented (or implied) get gain -1 so they are
+    never proposed. Conditions below 1e-7 are left out of the sums (they change no figure
+    shown at two decimals) so that the cost stays small as the KB grows."""
+    live = np.flatnonzero(base > 1e-7)
+    b = base[live] / base[live].sum()
+    p = m.p[live]  # (L, F)
+    joint_yes = b[:, None] * p
     p_yes = joint_yes.sum(axis=0)  # (F,)
-    yes = joint_yes / np.clip(p_yes, 1e-12, None)
-    no = (base[:, None] * (1 - p)) / np.clip(1 - p_yes, 1e-12, None)
-    h0 = entropy_bits(base)
-    gain = h0 - (p_yes * entropy_bits(yes.T) + (1 - p_yes) * entropy_bits(no.T))
-    by_dx = binary_entropy(base)[:, None] - (
-        p_yes[None, :] * binary_entropy(yes) + (1 - p_yes[None, :]) * binary_entropy(no))
+    yes_live = joint_yes / np.clip(p_yes, 1e-12, None)
+    no_live = (b[:, None] * (1 - p)) / np.clip(1 - p_yes, 1e-12, None)
+    gain = entropy_bits(b) - (p_yes * entropy_bits(yes_live.T)
+                              + (1 - p_yes) * entropy_bits(no_live.T))
+    yes = np.zeros((len(base), p.shape[1]))
+    yes[live] = yes_live
     observed = list(known)
     gain[observed] = -1.0
-    by_dx[:, observed] = -1.0
+    where = {int(c): i for i, c in enumerate(live)}
+    by_dx: dict[int, np.ndarray] = {}
+    for ci in rows:
+        i = where.get(ci)
+        if i is None:
+            by_dx[ci] = np.full(p.shape[1], -1.0)
+            continue
+        g = binary_entropy(np.array(b[i])) - (p_yes * binary_entropy(yes_live[i])
+                                               + (1 - p_yes) * binary_entropy(no_live[i]))
+        g[observed] = -1.0
+        by_dx[ci] = g
     return gain, by_dx, p_yes, yes
 
 
