@@ -5,12 +5,13 @@ import numpy as np
 from osler.knowledge import FindingDef
 from osler.reasoning.baseline import NaiveBayes
 from osler.reasoning.case import CaseInput
-from osler.reasoning.kbmatrix import CEILING, LEAK, KBMatrix
+from osler.reasoning.kbmatrix import CEILING, LEAK, UNRELATED_SHARE, KBMatrix
 
 
 def _q(kb, fid: str) -> float:
-    """A finding's background rate: its marginal frequency under the KB, floored."""
-    return max(sum(c.prior * c.findings.get(fid, 0.0) for c in kb.conditions), LEAK)
+    """A finding's background rate: a share of its marginal frequency under the KB, floored."""
+    marginal = sum(c.prior * c.findings.get(fid, 0.0) for c in kb.conditions)
+    return max(UNRELATED_SHARE * marginal, LEAK)
 
 
 def test_posterior_matches_hand_computation(kb):
