@@ -209,6 +209,11 @@ def cmd_kb(args: argparse.Namespace) -> int:
           + f"; can't-miss {c['cant_miss']}")
     print(f"{f['total']} findings: " + ", ".join(f"{k} {v}" for k, v in f["by_category"].items()))
     print("ICD-10-CM coverage: " + ", ".join(f"{k} {v['text']}" for k, v in cov.items()))
+    pre = stats["prerequisites"]
+    print(f"prerequisites: {pre['with_requirements']} conditions with requirements, "
+          f"{pre['with_exclusions']} with exclusions, {pre['reviewed']} reviewed "
+          f"(can't-miss {pre['cant_miss_reviewed']}); background findings with a base rate: "
+          f"{stats['background']['with_base_rate']}/{stats['background']['findings']}")
     print(stats["license"])
     return 0
 

@@ -26,7 +26,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 CURATION = HERE / "curation"
 PACK_NAME = "Osler reference knowledge base"
-PACK_VERSION = "1.1.0"
+PACK_VERSION = "1.2.0"
 FORMAT_VERSION = 1
 
 AGE_KEYS = {

@@ -243,3 +243,20 @@ def test_specific_findings_inherit_only_from_a_listed_broad_finding():
             assert c["findings"][fid] == round(c["findings"][parent] * share[fid], 4)
     assert inherited > 100
     assert "hemoptysis" not in share and "thunderclap-headache" not in share  # distinct signs
+
+
+def test_a_prerequisite_naming_an_unknown_finding_stops_the_build(tmp_path, monkeypatch):
+    data = shared()
+    cur = tmp_path / "curation"
+    shutil.copytree(REPO / "resources" / "kb" / "curation", cur)
+    doc = json.loads((cur / "prerequisites.json").read_text())
+    doc["conditions"].pop("appendicitis", None)
+    doc["conditions"]["appendicitis"] = {"requires": [{"any_of": ["no-such-finding"],
+                                                        "basis": "test"}]}
+    (cur / "prerequisites.json").write_text(json.dumps(doc))
+    monkeypatch.setattr(build_kb, "CURATION", cur)
+    with pytest.raises(build_kb.BuildError,
+                       match=r"curation/prerequisites\.json: appendicitis: "
+                             r"requires\[0\]\.any_of\[0\]: unknown finding 'no-such-finding'"):
+        build_kb.build(data, tmp_path / "out")
+    assert not (tmp_path / "out" / "manifest.json").exists()

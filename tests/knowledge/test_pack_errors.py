@@ -136,3 +136,54 @@ def test_cli_reports_a_broken_pack_in_one_line(tmp_path, capsys):
     assert main(["kb", "stats", "--kb", str(folder), "--json"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "conditions.json: flu: findings.night-sweats" in err
+
+
+def _with(field: str, value, cid: str = "pneumonia") -> list:
+    conds = conditions()
+    next(c for c in conds if c["id"] == cid)[field] = value
+    return conds
+
+
+def test_prerequisites_are_parsed_and_counted(tmp_path):
+    from osler.knowledge.stats import kb_stats
+
+    conds = _with("requires", [{"any_of": ["history-smoking", "condition:flu", "age>=18"],
+                                "basis": "test basis"}])
+    conds[0]["excludes"] = [{"any_of": ["sex:male"], "basis": "test"}]
+    kb = load_pack(write_pack(tmp_path / "kb", conds=conds))
+    req = kb.condition("pneumonia").requires[0]
+    assert [i.text() for i in req.any_of] == ["history-smoking", "condition:flu", "age>=18"]
+    assert kb.condition("flu").excludes[0].any_of[0].kind == "sex"
+    pre = kb_stats(kb)["prerequisites"]
+    assert (pre["with_requirements"], pre["with_exclusions"], pre["reviewed"]) == (1, 1, 2)
+
+
+@pytest.mark.parametrize(("entry", "field", "message"), [
+    ({"any_of": ["no-such-finding"], "basis": "x"}, "requires[0].any_of[0]", "unknown finding"),
+    ({"any_of": ["condition:no-such"], "basis": "x"}, "requires[0].any_of[0]",
+     "unknown condition"),
+    ({"any_of": ["cough", "age<>3"], "basis": "x"}, "requires[0].any_of[1]", "age bound"),
+    ({"any_of": ["sex:other"], "basis": "x"}, "requires[0].any_of[0]", "female or male"),
+    ({"any_of": ["cough"]}, "requires[0].basis", "clinical basis"),
+    ({"any_of": [], "basis": "x"}, "requires[0].any_of", "non-empty"),
+])
+def test_a_bad_prerequisite_names_file_condition_and_field(tmp_path, entry, field, message):
+    err = broken(tmp_path, conds=_with("requires", [entry]))
+    assert (err.file, err.entry, err.field) == ("conditions.json", "pneumonia", field)
+    assert message in str(err)
+
+
+def test_bad_base_rate_and_episode_window(tmp_path):
+    finds = findings()
+    finds[2]["base_rate"] = 1.5
+    err = broken(tmp_path, finds=finds)
+    assert (err.file, err.entry, err.field) == ("findings.json", "history-smoking", "base_rate")
+    folder = write_pack(tmp_path / "kb2")
+    (folder / "episode.json").write_text(json.dumps({"windows_days": {"vital": -1}}))
+    m = json.loads((folder / "manifest.json").read_text())
+    m["files"]["episode.json"] = ""
+    (folder / "manifest.json").write_text(json.dumps(m))
+    rehash(folder)
+    with pytest.raises(KnowledgeError) as info:
+        load_pack(folder)
+    assert info.value.file == "episode.json" and info.value.field == "windows_days.vital"

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 from osler.fhir import import_path
 from osler.reasoning.service import DdxService
 from osler.ui.app import parse_at
-from osler.ui.ddx_panel import EVENT_ROLE, SPAN_ROLE
+from osler.ui.ddx_panel import FINDING_ROLE, EVENT_ROLE, SPAN_ROLE
 from osler.ui.resources import demo_case
 from tests.ui.conftest import open_and_wait, shown
 
@@ -71,7 +71,8 @@ def test_clicking_evidence_highlights_its_event_and_the_note_span(qtbot, demo):
     panel, window = controller.panel, controller.window
     panel.list.setCurrentRow(0)
     rows = [i for i in panel.evidence_items() if i.data(0, EVENT_ROLE)]
-    lab = next(i for i in rows if i.text(0) == "Raised D-dimer")
+    lab = next(i for i in rows if i.data(0, FINDING_ROLE) == "raised-d-dimer")
+    assert lab.text(0) == "✚ Raised D-dimer"  # the state is always visible
     rect = panel.evidence.visualItemRect(lab)
     qtbot.mouseClick(panel.evidence.viewport(), Qt.MouseButton.LeftButton,
                      pos=rect.center())
@@ -79,7 +80,7 @@ def test_clicking_evidence_highlights_its_event_and_the_note_span(qtbot, demo):
     assert window.detail.event.display.startswith("Fibrin D-dimer")
 
     note = next(i for i in rows if i.data(0, SPAN_ROLE) is not None
-                and i.text(0) == "Swelling of one leg")
+                and i.data(0, FINDING_ROLE) == "unilateral-leg-swelling")
     panel.evidence.setCurrentItem(note)
     qtbot.keyClick(panel.evidence, Qt.Key.Key_Return)
     selected = window.timeline_view.selected_event()

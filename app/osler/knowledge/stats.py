@@ -50,8 +50,29 @@ def kb_stats(kb: KnowledgeBase) -> dict[str, Any]:
                      "phrases": sum(1 + len(f.synonyms) + len(f.negated_synonyms)
                                     for f in kb.findings)},
         "links": {"total": links, "by_basis": dict(sorted(basis.items()))},
+        "prerequisites": _prerequisites(kb),
+        "background": {
+            "findings": sum(f.category in ("history", "risk-factor") for f in kb.findings),
+            "with_base_rate": sum(f.base_rate is not None for f in kb.findings
+                                  if f.category in ("history", "risk-factor"))},
+        "equivalence_groups": len({f.group for f in kb.findings if f.group}),
+        "hierarchy_links": sum(f.parent is not None for f in kb.findings),
+        "episode_windows_days": dict(kb.episode_windows),
         "cant_miss": sum(c.cant_miss for c in kb.conditions),
         "icd10_coverage": coverage,
+    }
+
+
+def _prerequisites(kb: KnowledgeBase) -> dict[str, Any]:
+    """How many conditions declare what they require or are excluded by (docs/kb-pack.md)."""
+    cm = [c for c in kb.conditions if c.cant_miss]
+    return {
+        "reviewed": sum(c.prerequisites_reviewed for c in kb.conditions),
+        "with_requirements": sum(bool(c.requires) for c in kb.conditions),
+        "requirements": sum(len(c.requires) for c in kb.conditions),
+        "with_exclusions": sum(bool(c.excludes) for c in kb.conditions),
+        "exclusions": sum(len(c.excludes) for c in kb.conditions),
+        "cant_miss_reviewed": f"{sum(c.prerequisites_reviewed for c in cm)}/{len(cm)}",
     }
 
 
