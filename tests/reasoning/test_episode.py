@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from osler.fhir import import_path
-from osler.findings.extract import FindingExtractor
 from osler.knowledge.pack import default_kb
 from osler.reasoning.service import DdxService
 

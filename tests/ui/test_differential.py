@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 from osler.fhir import import_path
 from osler.reasoning.service import DdxService
 from osler.ui.app import parse_at
-from osler.ui.ddx_panel import FINDING_ROLE, EVENT_ROLE, SPAN_ROLE
+from osler.ui.ddx_panel import EVENT_ROLE, FINDING_ROLE, SPAN_ROLE
 from osler.ui.resources import demo_case
 from tests.ui.conftest import open_and_wait, shown
 
