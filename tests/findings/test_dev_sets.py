@@ -1,8 +1,9 @@
 """Extraction accuracy on the development vignettes, with floors just under the measurement.
 
-Measured (see docs/findings.md), text only: lexicon, present P 0.982 R 0.867, absent P 0.996
-R 0.993 (KB pack 1.1.0, gold extended for its vocabulary); with the semantic fallback,
-present P 0.978 R 0.874. With each vignette's age and sex passed (as `osler ddx --age --sex`
+Measured (see docs/findings.md), text only, KB pack 1.2.0: lexicon, present P 0.980 R 0.867,
+absent P 0.995 R 0.989 (gold extended for the 1.2 vocabulary; 'no visual disturbance' now
+reads its own finding, not diminished vision, which costs absent recall 0.004); with the
+semantic fallback, present P 0.974 R 0.874. With each vignette's age and sex passed (as `osler ddx --age --sex`
 does), the lexicon's present recall is 0.859: vignette 96
 is a "10 year old" whose text calls him "this baby", so the gold "irritable infant" is set
 aside. The vocabulary was written with these vignettes in view, so held-out figures will be
@@ -30,21 +31,21 @@ def test_avey_lexicon_floor(kb):
                  shared("vignettes", "avey_dev100.jsonl"))
     assert r["vignettes"] == 100
     assert r["present"]["precision"] >= 0.975 and r["present"]["recall"] >= 0.85
-    assert r["absent"]["precision"] >= 0.99 and r["absent"]["recall"] >= 0.99
+    assert r["absent"]["precision"] >= 0.99 and r["absent"]["recall"] >= 0.985
 
 
 def test_avey_lexicon_with_age_and_sex(kb):
     r = evaluate(kb, FindingExtractor(kb, semantic=False),
                  shared("vignettes", "avey_dev100.jsonl"), with_demographics=True)
     assert r["present"]["precision"] >= 0.975 and r["present"]["recall"] >= 0.85
-    assert r["absent"]["precision"] >= 0.99 and r["absent"]["recall"] >= 0.99
+    assert r["absent"]["precision"] >= 0.99 and r["absent"]["recall"] >= 0.985
     assert 1 <= r["set_aside"] <= 5
 
 
 def test_avey_semantic_floor(kb):
     r = evaluate(kb, FindingExtractor(kb), shared("vignettes", "avey_dev100.jsonl"))
     assert r["present"]["precision"] >= 0.97 and r["present"]["recall"] >= 0.86
-    assert r["absent"]["precision"] >= 0.99 and r["absent"]["recall"] >= 0.99
+    assert r["absent"]["precision"] >= 0.99 and r["absent"]["recall"] >= 0.985
     assert r["semantic_findings"] >= 1
 
 

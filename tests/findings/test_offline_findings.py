@@ -16,4 +16,4 @@ def test_findings_and_kb_stats_offline(small_bundle_path):
     assert ids["vomiting"]["present"] is False and ids["tachycardia"]["present"] is True
     proc = run_offline("kb", "stats", "--json")
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout)["icd10_coverage"]["combined"]["text"] == "873/873"
+    assert json.loads(proc.stdout)["icd10_coverage"]["combined"]["text"] == "1210/1210"

@@ -103,7 +103,9 @@ def test_a_present_sign_beats_the_normal_statement_of_its_sentence(ex):
 @pytest.mark.parametrize(("text", "expected"), [
     ("ECG shows reciprocal ST depression in the inferior leads.", {}),
     ("ST-segment depression in V4-V6; she denies low mood.", {"depression": "-"}),
-    ("Respiratory depression after opioids.", {}),
+    # Not low mood: the sign of its own (pack 1.2), with the opioid exposure it names.
+    ("Respiratory depression after opioids.", {"respiratory-depression": "+",
+                                               "opioid-use": "+"}),
     ("Depression screening (procedure)", {}),
     ("Assessment of anxiety (procedure)", {}),
     ("He feels depressed.", {"depression": "+"}),
@@ -111,7 +113,7 @@ def test_a_present_sign_beats_the_normal_statement_of_its_sentence(ex):
     ("Had a fit this morning.", {"seizures": "+"}),
     ("No pulmonary congestion on the film.", {}),
     ("Flu vaccine given.", {}),
-    ("Multiple lytic lesions in the femur.", {}),
+    ("Multiple lytic lesions in the femur.", {"lytic-bone-lesions": "+"}),
     ("Diabetes runs in the family.", {}),
     ("Standard pregnancy test performed.", {}),
     ("Positive pregnancy test.", {"pregnant": "+"}),

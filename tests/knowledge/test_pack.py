@@ -69,9 +69,13 @@ def test_shipped_pack_counts(kb):
     sources = [s for c in kb.conditions for s in c.sources]
     assert sources.count("symcat") == 801
     assert sources.count("ddxplus") == 49
-    # 801 SymCat + 10 DDXPlus-only + 62 Osler (aortic dissection, 61 in added_conditions.json)
-    assert len(kb.conditions) == 873
-    assert sources.count("osler") == 62
+    # 801 SymCat + 10 DDXPlus-only + 399 Osler (aortic dissection, 61 in
+    # added_conditions.json, 337 in curation/added/*.json)
+    assert len(kb.conditions) == 1210
+    assert sources.count("osler") == 399
+    assert all(c.prerequisites_reviewed for c in kb.conditions if c.cant_miss)
+    background = [f for f in kb.findings if f.category in ("history", "risk-factor")]
+    assert all(f.base_rate is not None for f in background)
     ids = {f.id for f in kb.findings}
     assert len(ids) == len(kb.findings) > 550
     assert default_kb() is default_kb()
