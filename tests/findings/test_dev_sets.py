@@ -3,8 +3,8 @@
 Measured (see docs/findings.md), text only, KB pack 1.2.0: lexicon, present P 0.980 R 0.867,
 absent P 0.995 R 0.989 (gold extended for the 1.2 vocabulary; 'no visual disturbance' now
 reads its own finding, not diminished vision, which costs absent recall 0.004); with the
-semantic fallback, present P 0.974 R 0.874. With each vignette's age and sex passed (as `osler ddx --age --sex`
-does), the lexicon's present recall is 0.859: vignette 96
+semantic fallback, present P 0.974 R 0.874. With each vignette's age and sex passed (as
+`osler ddx --age --sex` does), the lexicon's present recall is 0.859: vignette 96
 is a "10 year old" whose text calls him "this baby", so the gold "irritable infant" is set
 aside. The vocabulary was written with these vignettes in view, so held-out figures will be
 lower.

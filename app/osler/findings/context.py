@@ -81,7 +81,8 @@ is negative|are negative|negative|ruled out|was ruled out|were ruled out|has res
 have resolved|resolved|not seen|not detected|not noted|not reported|not found|nil|gone|
 none|none seen|none noted|none found|none reported|stopped|was stopped|were stopped|
 has stopped|have stopped|discontinued|was discontinued|were discontinued|ceased|withdrawn"""
-_PSEUDO = """with absent|with an absent|and absent|no increase|not only|no further|not necessarily|gram negative|not certain|
+_PSEUDO = """with absent|with an absent|and absent|
+no increase|not only|no further|not necessarily|gram negative|not certain|
 not sure|no improvement|not improved|did not improve|
 didn't improve|does not improve|doesn't improve|not relieved|no relief|not responding|
 did not respond|failed to respond|not helped|no relieving|not resolved|did not resolve|

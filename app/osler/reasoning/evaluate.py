@@ -88,6 +88,25 @@ def evaluate(kb: KnowledgeBase, engines: dict[str, Engine], vignettes: list[Vign
     return report
 
 
+def ece_noise_floor(confidence: np.ndarray, bins: int = 10, draws: int = 400) -> float | None:
+    """The ECE a perfectly calibrated model would show on this many cases with these
+    confidences (outcomes drawn as Bernoulli(confidence), mean over draws): the sampling
+    noise any measured ECE includes. About 0.1 for 50 cases."""
+    conf = np.asarray(confidence, dtype=float)
+    if not len(conf):
+        return None
+    rng = np.random.default_rng(0)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    idx = np.clip(np.searchsorted(edges, conf, side="left") - 1, 0, bins - 1)
+    total = 0.0
+    for _ in range(draws):
+        ok = rng.random(len(conf)) < conf
+        for b in np.unique(idx):
+            sel = idx == b
+            total += sel.sum() / len(conf) * abs(conf[sel].mean() - ok[sel].mean())
+    return round(total / draws, 4)
+
+
 CONFIDENT = 0.9  # a top diagnosis shown at or above this should be right >= 85 % of the time
 
 
@@ -113,6 +132,7 @@ def top1_calibration(confidence: list[float], correct: list[bool], bins: int = 1
     sure = conf >= CONFIDENT
     return {
         "ece_top1": round(float(ece), 4),
+        "ece_if_calibrated": ece_noise_floor(conf, bins),
         "mean_top1_probability": round(float(conf.mean()), 4) if len(conf) else None,
         "confident": {"threshold": CONFIDENT, "count": int(sure.sum()),
                       "correct": int((sure & ok).sum()),

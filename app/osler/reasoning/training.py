@@ -29,7 +29,7 @@ class TrainConfig:
     """Every knob of a training run; saved in osler.json for reproducibility."""
 
     model_id: str = "osler-ddx"
-    version: str = "1.1.0"
+    version: str = "1.2.0"
     hidden: int = 256
     layers: int = 2
     dropout: float = 0.1
