@@ -20,7 +20,6 @@ import numpy as np
 from osler.findings.extract import FindingExtractor
 from osler.knowledge.pack import default_kb
 from osler.locations import default_model_dir
-from osler.reasoning.baseline import NaiveBayes
 from osler.reasoning.calibration import fit_temperature, topk
 from osler.reasoning.encoding import vocabulary
 from osler.reasoning.evaluate import evaluate
@@ -28,7 +27,7 @@ from osler.reasoning.kbmatrix import KBMatrix
 from osler.reasoning.service import load_engine
 from osler.reasoning.synthetic import CaseGenerator
 from osler.reasoning.training import TrainConfig, nb_init
-from osler.reasoning.vignettes import load_vignettes
+from osler.reasoning.vignettes import load_vignettes, split_half
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -122,7 +121,7 @@ def main() -> int:
                                                              "naive-bayes")}
     rows: dict[str, dict[str, object]] = {
         "naive-bayes": {"synthetic_noisy_prior": topk(
-            NaiveBayes(m, cfg.prior_exponent).predict(syn_cases), syn_labels)}}
+            engines["naive-bayes"].predict(syn_cases), syn_labels)}}  # type: ignore[attr-defined]
     for share in (float(x) for x in args.shares.split(",")):
         keep = (1.0 - share) / net_t
         wide, cw, cb = keep * net_wide + share * w_kb, keep * net_w, keep * net_b
@@ -141,9 +140,11 @@ def main() -> int:
         if not path.exists():
             print(f"skipping {set_name}: {path} not found", file=sys.stderr)
             continue
-        r = evaluate(kb, engines, load_vignettes(path), extractor)  # type: ignore[arg-type]
-        for name, res in r["engines"].items():
-            rows[name][set_name] = {k: res[k] for k in ("top1", "top3", "top10")}
+        for half in ("dev", "check"):  # the share is chosen on 'dev'; 'check' is only shown
+            r = evaluate(kb, engines, split_half(load_vignettes(path), half),  # type: ignore[arg-type]
+                         extractor)
+            for name, res in r["engines"].items():
+                rows[name][f"{set_name}/{half}"] = {k: res[k] for k in ("top1", "top3", "top10")}
     out = {"model": meta["id"], "shipped_share": s0, "network_temperature": net_t,
            "synthetic_cases": args.synthetic, "rows": rows}
     (HERE / "results" / "blend_sweep.json").write_text(json.dumps(out, indent=1) + "\n")

@@ -8,7 +8,8 @@ Each bundle is fictional, written by the project, and tests one rule of issue 12
 - resolved_problems.json: asthma resolved (clinical status), COPD abated (abatement date),
   hypertension both 'active' and abated (a contradiction the import reports), refuted
   diabetes, and a cough today;
-- stale_lab.json: a raised white count 10 days ago superseded by a normal one today.
+- stale_lab.json: a raised white count 10 days ago superseded by a normal one today;
+- vague.json: a visit whose only finding is tiredness (too little information to rank).
 """
 
 from __future__ import annotations
@@ -73,8 +74,16 @@ def stale_lab() -> dict:
     return b.bundle()
 
 
-BUNDLES = {"stale_problem.json": stale_problem, "resolved_problems.json": resolved_problems,
-           "stale_lab.json": stale_lab}
+def vague() -> dict:
+    b = BundleBuilder("test-vague")
+    b.patient("Ann", "Testcase", "female", "1984-01-20")
+    enc = b.encounter("2024-06-03T09:00:00+00:00", None, "Office visit")
+    b.note("2024-06-03T09:05:00+00:00", "Feeling tired.", encounter=enc)
+    return b.bundle()
+
+
+BUNDLES = {"vague.json": vague, "stale_problem.json": stale_problem,
+           "resolved_problems.json": resolved_problems, "stale_lab.json": stale_lab}
 
 
 def main() -> None:
