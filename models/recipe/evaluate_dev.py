@@ -1,5 +1,6 @@
-"""Evaluate the shipped model and the KB baseline on the development vignettes; write
-models/recipe/results/dev_eval.json and regenerate models/osler-ddx/MODEL_CARD.md.
+"""Evaluate the shipped model and the KB baseline on both halves of the development
+vignettes; write models/recipe/results/dev_eval.json (per-case ranks for the dev halves,
+totals only for the check halves) and regenerate models/osler-ddx/MODEL_CARD.md.
 
     .venv/bin/python models/recipe/evaluate_dev.py [--data ../shared/data]
 """
@@ -16,7 +17,7 @@ from osler.knowledge.pack import default_kb
 from osler.reasoning.evaluate import evaluate
 from osler.reasoning.kbmatrix import KBMatrix
 from osler.reasoning.service import load_engine
-from osler.reasoning.vignettes import load_vignettes
+from osler.reasoning.vignettes import load_vignettes, split_half
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -38,10 +39,13 @@ def main() -> int:
         if not path.exists():
             print(f"skipping {name}: {path} not found", file=sys.stderr)
             continue
-        report = evaluate(kb, engines, load_vignettes(path), extractor)
-        results[name] = report
-        print(name, {k: {m_: v[m_] for m_ in ("top1", "top3", "top10")}
-                     for k, v in report["engines"].items()})
+        for half in ("dev", "check"):
+            report = evaluate(kb, engines, split_half(load_vignettes(path), half), extractor)
+            if half == "check":
+                report.pop("cases")  # the check half is scored, never read case by case
+            results[f"{name}/{half}"] = report
+            print(name, half, {k: {m_: v[m_] for m_ in ("top1", "top3", "top10")}
+                               for k, v in report["engines"].items()})
     out = HERE / "results" / "dev_eval.json"
     out.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     from model_card import write_card

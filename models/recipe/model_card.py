@@ -13,11 +13,66 @@ def _pct(x: float | None) -> str:
     return "—" if x is None else f"{100 * x:.1f}%"
 
 
+def _real_text(cal: dict, meta: dict) -> list[str]:
+    """The card's real-text section from models/recipe/results/text_calibration.json."""
+    out = [
+        "Free-text vignettes → Osler's findings extractor → engine. The gold diagnosis counts "
+        "as found when a listed condition matches it by name or synonym, ICD-10 category, or "
+        "a clearly most similar KB name; gold diagnoses outside the knowledge base count as "
+        "misses. Each set is split in two halves by a fixed seed "
+        "(`osler eval --half dev|check`): the 'dev' halves were used while developing and "
+        "for fitting the text calibration; the 'check' halves were never looked at, so their "
+        "figures are the honest ones. ECE is the expected calibration error of the "
+        "probability shown for the top diagnosis (10 bins); beside it, the ECE a perfectly "
+        "calibrated model would show on as few cases (sampling noise).",
+        "",
+        "| set / half | engine | top-1 | top-3 | top-10 | ECE raw → calibrated "
+        "(noise floor) | shown ≥ 90 %: right |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    labels = {"model": "model", "naive-bayes": "KB posterior"}
+    for eng, entry in cal["engines"].items():
+        for key, v in entry["sets"].items():
+            c, u = v["calibrated"], v["uncalibrated"]
+            sure = c["confident"]
+            out.append(
+                f"| {key} | {labels.get(eng, eng)} | {_pct(c['top1'])} | {_pct(c['top3'])} | "
+                f"{_pct(c['top10'])} | {u['ece_top1']:.3f} → {c['ece_top1']:.3f} "
+                f"({c['ece_if_calibrated']:.3f}) | {sure['correct']}/{sure['count']} |")
+    out += ["", "Cross-validated (5 folds over the pooled dev halves, each case scored by a map "
+            "fitted without it), ECE of the calibrated probabilities:", ""]
+    for eng, entry in cal["engines"].items():
+        cv = entry["cross_validation"]
+        parts = [f"{k}: {v['ece_top1']:.3f}" for k, v in cv.items() if isinstance(v, dict)]
+        out.append(f"- {labels.get(eng, eng)}: " + ", ".join(parts))
+    out += ["", "Synthetic cases (the training world), ECE of the engine's own probabilities "
+            "→ after the text calibration (which flattens them for real writing, so clean "
+            "synthetic cases look underconfident):", ""]
+    for eng, entry in cal["engines"].items():
+        syn = entry["synthetic"]
+        out.append(f"- {labels.get(eng, eng)}: top-1 {_pct(syn['uncalibrated']['top1'])}, "
+                   f"ECE {syn['uncalibrated']['ece_top1']:.3f} → "
+                   f"{syn['calibrated']['ece_top1']:.3f}")
+    tc = meta.get("text_calibration", {}).get("model")
+    if tc:
+        out += ["", f"The shipped text calibration (`osler.json`, fitted by "
+                f"`models/recipe/calibrate.py` on the dev halves): temperature "
+                f"exp({tc['log_temperature']:.3f} + {tc['entropy_slope']:.3f} × (H − 2)) with H "
+                f"the entropy of the model's own posterior; 'not in Osler's list' share "
+                f"σ({tc['unlisted_bias']:.2f} + {tc['unlisted_slope']:.2f} × (1 − coverage))."]
+    out += ["", "Reliability diagrams (probability shown for the top diagnosis against how often "
+            "it was right; grey raw, blue dev half, orange check half):", ""]
+    for eng in cal["engines"]:
+        for name in ("avey_dev100", "agentclinic_dev54"):
+            png = f"reliability_{name}_{eng}.png"
+            if (HERE / "results" / png).exists():
+                out.append(f"![{name}, {labels.get(eng, eng)}](../recipe/results/{png})")
+    return out
+
+
 def write_card() -> Path:
     meta = json.loads((MODEL / "osler.json").read_text())
     report = json.loads((MODEL / "training_report.json").read_text())
-    dev_path = HERE / "results" / "dev_eval.json"
-    dev = json.loads(dev_path.read_text()) if dev_path.exists() else {}
     cfg = meta["train_config"]
     noise = cfg["noise"]
     lines = [
@@ -58,8 +113,12 @@ def write_card() -> Path:
         "Only synthetic cases sampled from the knowledge base by "
         "`osler.reasoning.synthetic.CaseGenerator` (docs/model.md): condition uniformly at "
         "random; age band and sex from the condition's likelihood ratios; each finding present "
-        "with P(finding | condition) (unlisted findings at the leak rate 0.005); then noise: "
-        f"present findings missed with probability {noise['miss']}; vital signs measured in "
+        "with P(finding | condition), the noisy-OR of the KB's figure and the finding's "
+        "background rate (half its KB marginal; a history's base rate), so findings the "
+        "condition does not list occur as often as unrelated causes make them; then noise: "
+        f"present findings missed with probability {noise['miss']}, an unexplained history "
+        f"written down with probability {noise.get('background_reported', 1)}; vital signs "
+        "measured in "
         f"{noise.get('vitals_measured', 0):.0%} of cases and a few labs in "
         f"{noise.get('labs_measured', 0):.0%} (reported normal or abnormal as they truly are); "
         f"on average {noise['negatives_mean']} negatives, {noise.get('pertinent_share', 1):.0%} "
@@ -98,24 +157,11 @@ def write_card() -> Path:
         if row["count"]:
             lines.append(f"| {row['bin']} | {row['count']} | {row['confidence']:.3f} | "
                          f"{row['accuracy']:.3f} |")
-    lines += ["", "## Evaluation on the development vignettes", ""]
-    if dev:
-        lines += ["Free-text vignettes → Osler's findings extractor → engine; the gold "
-                  "diagnosis counts as found when a listed condition matches it by name or "
-                  "synonym, ICD-10 category, or (marked `semantic` in the per-case report) a "
-                  "clearly most similar KB name. Gold diagnoses absent from the knowledge base "
-                  "count as misses.", "",
-                  "| set | vignettes | gold in KB | engine | top-1 | top-3 | top-10 |",
-                  "|---|---|---|---|---|---|---|"]
-        for name, r in dev.items():
-            for eng, e in r["engines"].items():
-                label = "model" if eng == "model" else "KB posterior"
-                lines.append(f"| {name} | {r['vignettes']} | {r['gold_matchable']} | {label} | "
-                             f"{_pct(e['top1'])} | {_pct(e['top3'])} | {_pct(e['top10'])} |")
-        lines += ["", "Per-case ranks: `models/recipe/results/dev_eval.json`. These sets were "
-                  "used during development (extractor synonyms were written with the Avey set "
-                  "in view), so the figures are optimistic; the project is also measured on "
-                  "held-out cases."]
+    lines += ["", "## Evaluation on real clinical writing (development vignettes)", ""]
+    cal_path = HERE / "results" / "text_calibration.json"
+    if cal_path.exists():
+        cal = json.loads(cal_path.read_text())
+        lines += _real_text(cal, meta)
     else:
         lines.append("Not run (../shared/data absent).")
     sweep_path = HERE / "results" / "blend_sweep.json"
@@ -152,8 +198,9 @@ def write_card() -> Path:
         "model is wrong in the same way. Most of the KB's non-SymCat probabilities (2,193 "
         "hallmark and 1,173 other estimates) are the project's own, awaiting clinical review "
         "(docs/kb-pack.md).",
-        "- Probabilities are calibrated on synthetic cases with a tempered ambulatory prior, "
-        "not on real patients; treat them as rankings with rough confidence.",
+        "- Probabilities are calibrated on 77 public development vignettes (the dev halves), "
+        "not on patients; with so few cases the calibration is rough (see the noise floor "
+        "above), and the share 'not in Osler's list' is an estimate for cases like them.",
         "- Age is coarse (8 bands); sex is binary administrative sex; pregnancy, children, "
         "and non-US populations are thinly represented.",
         "- The explanation weights are exact for this model (leave-one-out re-runs) but say "
