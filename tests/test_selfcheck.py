@@ -95,16 +95,16 @@ def test_model_run_with_a_tiny_model_is_ok_and_offline(tiny_model):
 
 def test_a_network_attempt_during_the_differential_fails_the_offline_check(
         tiny_model, monkeypatch):
-    import osler.findings.record as record
+    import osler.findings.reading as reading  # the module the differential reads through
 
-    real = record.findings_from_record
+    real = reading.findings_from_record
 
     def phoning_home(*args, **kwargs):
         with contextlib.suppress(OSError):  # like a library whose telemetry fails quietly
             socket.create_connection(("telemetry.example.invalid", 443), timeout=0.1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(record, "findings_from_record", phoning_home)
+    monkeypatch.setattr(reading, "findings_from_record", phoning_home)
     model, offline = check_model_run(tiny_model, tiny_kb(), DEMO, engine="model")
     assert model.status == OK
     assert offline.status == FAIL

@@ -125,6 +125,10 @@ def test_too_little_information_is_said_with_questions_first(svc):
     vague = svc.run(text="tired", age=40, sex="female")
     assert not vague.adequacy.sufficient and vague.next_best
     assert vague.to_json()["adequacy"]["sufficient"] is False
+    for one in ("feels unwell", "chest pain", "dizzy"):   # a single vague symptom
+        single = svc.run(text=one, age=40, sex="female")
+        assert not single.adequacy.sufficient, one
+        assert "only one finding" in single.adequacy.reason
     negatives = svc.run(text="No fever, no cough, no chest pain.", age=40, sex="female")
     assert not negatives.adequacy.sufficient
     assert "absent" in negatives.adequacy.reason

@@ -4,8 +4,10 @@ The measure is how much the presentation's findings moved the differential away 
 age, sex and background alone say: the Kullback-Leibler divergence, in bits, of the
 posterior from the background-only posterior (one extra model run in the explanation
 batch). A single vague symptom or only absent findings move it little; a presentation moves
-it by several bits. Below MIN_INFORMATION_BITS, or with no present finding of the
-presentation at all, the differential is flagged: the CLI JSON carries `adequacy.sufficient:
+it by several bits. Below MIN_INFORMATION_BITS, with no present finding of the presentation
+at all, or with a single one that moves it less than SINGLE_FINDING_BITS (a knowledge base
+whose background rate for a vague symptom is too low can make one word look informative),
+the differential is flagged: the CLI JSON carries `adequacy.sufficient:
 false` and the window shows 'not enough information to rank' with the most informative
 questions first, instead of a confident-looking list. The threshold is documented in
 docs/model.md with the measurements that chose it.
@@ -21,6 +23,7 @@ import numpy as np
 from osler.reasoning.case import ABSENT, CaseInput
 
 MIN_INFORMATION_BITS = 3.0
+SINGLE_FINDING_BITS = 8.0  # one finding alone ranks only when it is nearly diagnostic
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +66,10 @@ def assess(case: CaseInput, posterior: np.ndarray, reference: np.ndarray,
         reason = ("no symptom, sign or abnormal result of the presentation was recognised"
                   if not case.findings else "only absent findings and background were given")
         return Adequacy(False, bits, 0, reason)
+    if present == 1 and bits < SINGLE_FINDING_BITS:
+        return Adequacy(False, bits, 1,
+                        "only one finding of the presentation was recognised, and it is not "
+                        "specific enough to rank on its own")
     if bits < MIN_INFORMATION_BITS:
         return Adequacy(False, bits, present,
                         f"the findings narrow the differential by only {bits:.1f} bits "

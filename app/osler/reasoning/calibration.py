@@ -23,7 +23,15 @@ class TextCalibration:
       coverage the share of the text's clauses in which a finding was read
       (findings/coverage.py): the less of a case Osler could read, the less likely its
       list holds the answer.
-    The four numbers are fitted on real vignettes by models/recipe/calibrate.py (reported
+    - A ceiling on the leading diagnosis: its probability t is shown as
+      min(t, sigmoid(d0 + d1 * logit(t))), a top-label Platt map fitted by logistic
+      regression of 'the top diagnosis was right' on logit(t) over real vignettes. Real
+      writing and long records hold many correlated findings that an independence model
+      multiplies into near-certainty; the ceiling says only as much as the data support,
+      yet stays monotone, so more evidence still moves the leader up. The excess goes to
+      the other conditions in proportion: the ranking never changes and the runners-up
+      stay visible.
+    The six numbers are fitted on real vignettes by models/recipe/calibrate.py (reported
     with cross-validation in the model card); the identity map is used, with a warning,
     where none was fitted."""
 
@@ -33,6 +41,8 @@ class TextCalibration:
     unlisted_slope: float = 0.0
     fitted: bool = False
     note: str = ""
+    top_intercept: float = 30.0   # the default leaves every leader as it is
+    top_slope: float = 1.0
 
     def temperatures(self, scores: np.ndarray) -> np.ndarray:
         """(N,) temperature of each row of log-scores."""
@@ -48,7 +58,33 @@ class TextCalibration:
         z = finite / self.temperatures(finite)[:, None]
         z = z - z.max(axis=1, keepdims=True)
         p = np.exp(z) * np.isfinite(scores)
-        return p / p.sum(axis=1, keepdims=True)
+        return self.capped(p / p.sum(axis=1, keepdims=True))
+
+    def ceiling(self, t: np.ndarray) -> np.ndarray:
+        """The most a leader scored `t` may be shown at (before the unlisted share)."""
+        lt = np.log(np.clip(t, 1e-12, 1 - 1e-12)) - np.log(np.clip(1 - t, 1e-12, 1))
+        return 1.0 / (1.0 + np.exp(-(self.top_intercept + self.top_slope * lt)))
+
+    def capped(self, p: np.ndarray) -> np.ndarray:
+        """Rows of `p` with the leader lowered to its ceiling, the excess spread over the
+        others in proportion; never so far that the runner-up would overtake it."""
+        if self.top_intercept >= 30.0:
+            return p
+        p = p.copy()
+        rows = np.arange(len(p))
+        order = np.argsort(-p, axis=1)[:, :2] if p.shape[1] > 1 else None
+        if order is None:
+            return p
+        top, second = order[:, 0], order[:, 1]
+        t, s2 = p[rows, top], p[rows, second]
+        rest = 1.0 - t
+        keep = s2 / np.clip(rest + s2, 1e-300, None)  # lower than this reorders the list
+        new = np.maximum(np.minimum(t, self.ceiling(t)), keep)
+        fix = (new < t) & (rest > 0)
+        if fix.any():
+            p[fix] *= ((1.0 - new[fix]) / rest[fix])[:, None]
+            p[rows[fix], top[fix]] = new[fix]
+        return p
 
     def unlisted_share(self, coverage: float) -> float:
         """P(the diagnosis is none of the KB's conditions) for a case read this completely."""
@@ -58,6 +94,7 @@ class TextCalibration:
     def to_json(self) -> dict[str, Any]:
         return {"log_temperature": self.log_temperature, "entropy_slope": self.entropy_slope,
                 "unlisted_bias": self.unlisted_bias, "unlisted_slope": self.unlisted_slope,
+                "top_intercept": self.top_intercept, "top_slope": self.top_slope,
                 "fitted": self.fitted, "note": self.note}
 
     @staticmethod
@@ -70,8 +107,11 @@ class TextCalibration:
                                                    ("unlisted_slope", 0.0))]
         if not all(np.isfinite(v) and abs(v) <= 50 for v in vals):
             raise ValueError(f"calibration values out of range: {vals}")
+        d0, d1 = float(doc.get("top_intercept", 30.0)), float(doc.get("top_slope", 1.0))
+        if not (np.isfinite(d0) and np.isfinite(d1) and abs(d0) <= 30 and 0 <= d1 <= 5):
+            raise ValueError(f"top-label map out of range: {d0}, {d1}")
         return TextCalibration(*vals, fitted=bool(doc.get("fitted", True)),
-                               note=str(doc.get("note", "")))
+                               note=str(doc.get("note", "")), top_intercept=d0, top_slope=d1)
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
@@ -163,8 +203,29 @@ def fit_text_calibration(scores: np.ndarray, hits: np.ndarray, coverage: np.ndar
             da, db = (grid_a[1] - grid_a[0]), (grid_b[1] - grid_b[0])
             grid_a = np.linspace(a0 - da, a0 + da, 9)
             grid_b = np.linspace(b0 - db, b0 + db, 9)
+    d0, d1 = fit_ceiling(TextCalibration(*best).probabilities(s), h) if len(s) else (30.0, 1.0)
     return TextCalibration(round(best[0], 4), round(best[1], 4), round(c0, 4), round(c1, 4),
-                           True, note)
+                           True, note, round(d0, 4), round(d1, 4))
+
+
+MIN_TOP_SLOPE = 0.05
+
+
+def fit_ceiling(p: np.ndarray, hits: np.ndarray) -> tuple[float, float]:
+    """Top-label Platt map: logistic regression of 'the leader was right' on its logit.
+    The slope is kept in [0.05, 5] so that the map stays monotone (more evidence never
+    shows a leader lower); at the floor the intercept is refitted so that the map passes
+    through the mean accuracy at the mean logit."""
+    top = p.argmax(axis=1)
+    conf = np.clip(p[np.arange(len(p)), top], 1e-9, 1 - 1e-9)
+    right = hits[np.arange(len(p)), top] > 0
+    x = np.log(conf / (1 - conf))
+    d0, d1 = _logistic(x, right)
+    if d1 < MIN_TOP_SLOPE:
+        acc = np.clip((right.sum() + 1.0) / (len(right) + 2.0), 1e-6, 1 - 1e-6)
+        d1 = MIN_TOP_SLOPE
+        d0 = float(np.log(acc / (1 - acc)) - d1 * x.mean())
+    return d0, min(d1, 5.0)
 
 
 def _logistic(x: np.ndarray, y: np.ndarray, ridge: float = 1e-3) -> tuple[float, float]:
