@@ -29,6 +29,7 @@ REFUTED = frozenset({"refuted", "entered-in-error"})
 CURRENT_MEDICATION = frozenset({"active", "on-hold", "intended", "in-progress"})
 RECENT_MEDICATION_DAYS = 30  # a medication started this recently counts whatever its status
 INPATIENT_CLASSES = frozenset({"IMP", "ACUTE", "NONAC"})
+MEMO_LIMIT = 200_000  # distinct (kind, codes, display) keys kept per KB
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +47,9 @@ class HistoryRules:
     def __init__(self, kb: KnowledgeBase):
         self.by_kind: dict[str, list[tuple[FindingDef, RecordRule]]] = {}
         self.by_code: dict[tuple[str, str], list[FindingDef]] = {}
+        # (kind, codes, display) -> the rules whose codes or keywords match: the time-free
+        # part of matching, the same for every repeat of a lab or problem in a long record.
+        self._matching: dict[tuple, tuple[tuple[FindingDef, RecordRule], ...]] = {}
         for f in kb.findings:
             for r in f.record:
                 self.by_kind.setdefault(r.kind, []).append((f, r))
@@ -67,12 +71,12 @@ class HistoryRules:
             if kind == "condition" and not _condition_active(e, ref):
                 continue
             if kind in ("observation", "lab", "vital"):
-                for f, r in self.by_kind.get(kind, ()):
-                    if _codes_match(e, r.codes) and isinstance(e.value, str):
+                if isinstance(e.value, str):
+                    for f, _ in self._candidates(kind, e, codes_only=True):
                         latest_obs[(f.id, kind)] = e  # events come oldest first
                 continue
-            for f, r in self.by_kind.get(kind, ()):
-                if _rule_matches(e, r, ref):
+            for f, r in self._candidates(kind, e):
+                if _time_matches(e, r, ref):
                     out.append(Hit(f, True, e))
             if kind == "condition":
                 for c in e.codes:
@@ -88,6 +92,20 @@ class HistoryRules:
                 if verdict is not None:
                     out.append(Hit(f, verdict, e))
         return out
+
+    def _candidates(self, kind: str, e: Event, codes_only: bool = False
+                    ) -> tuple[tuple[FindingDef, RecordRule], ...]:
+        """The rules of `kind` whose codes (or keywords) match `e`, memoised."""
+        key = (kind, codes_only, tuple((c.system, c.code) for c in e.codes),
+               None if codes_only else e.display)
+        found = self._matching.get(key)
+        if found is None:
+            found = tuple((f, r) for f, r in self.by_kind.get(kind, ())
+                          if _codes_match(e, r.codes)
+                          or (not codes_only and _keywords_match(e.display, r)))
+            if len(self._matching) < MEMO_LIMIT:
+                self._matching[key] = found
+        return found
 
     def _code_findings(self, system: str, code: str) -> list[FindingDef]:
         found = list(self.by_code.get((system, code), ()))
@@ -107,9 +125,8 @@ def _condition_active(e: Event, ref: datetime | None) -> bool:
     return e.status not in INACTIVE
 
 
-def _rule_matches(e: Event, r: RecordRule, ref: datetime | None) -> bool:
-    if not (_codes_match(e, r.codes) or _keywords_match(e.display, r)):
-        return False
+def _time_matches(e: Event, r: RecordRule, ref: datetime | None) -> bool:
+    """The time-dependent part of a rule, for an event whose codes or words matched."""
     if e.kind is EventKind.MEDICATION:
         return _medication_current(e, r, ref)
     if e.kind is EventKind.ENCOUNTER:

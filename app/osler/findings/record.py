@@ -121,8 +121,8 @@ def _measurements(tl: Timeline, kb: KnowledgeBase, ref: datetime | None, sex: st
 
     index = MeasurementIndex.of(kb)
     series: dict[str, list[Event]] = {}
-    for e in tl.dated:
-        if e.kind not in MEASURED_KINDS or e.numeric is None:
+    for e in tl.by_kind(*MEASURED_KINDS):
+        if e.time is None or e.numeric is None:
             continue
         for c in e.codes:
             if c.code in index.by_loinc and c.system in (LOINC, None):
@@ -170,13 +170,19 @@ def _older_disagreeing(f: FindingDef, present: bool, latest: Event, group: list[
                        series: dict[str, list[Event]], sex: str | None,
                        age_at: Callable[[datetime | None], Age | None], ref: datetime | None,
                        windows: EpisodeWindows) -> Event | None:
-    """The most recent earlier value in the episode that said the opposite, if any."""
-    older = sorted((e for c in group for e in series.get(c, ()) if e is not latest
-                    and e.time is not None and _aware(e.time) <= _aware(latest.time)),
-                   key=lambda x: _aware(x.time), reverse=True)
+    """The most recent earlier value in the episode that said the opposite, if any. Each
+    series is oldest first, so it is read backwards and left at its first value older than
+    the episode window (a long record costs only its recent values)."""
+    older: list[Event] = []
+    for c in group:
+        for e in reversed(series.get(c, ())):
+            if e is latest or e.time is None or _aware(e.time) > _aware(latest.time):
+                continue
+            if not _fresh(f, e, ref, windows):
+                break
+            older.append(e)
+    older.sort(key=lambda x: _aware(x.time), reverse=True)
     for e in older:
-        if not _fresh(f, e, ref, windows):
-            return None
         verdict = _verdict(f, e, tuple(group), sex, age_at)
         if verdict is not None and verdict != present:
             return e

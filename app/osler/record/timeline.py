@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import heapq
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -27,6 +28,9 @@ class Timeline:
     events: list[Event] = field(default_factory=list)
     _by_id: dict[str, Event] = field(default_factory=dict, init=False, repr=False)
     _stamps: list[float] = field(default_factory=list, init=False, repr=False)
+    # Built on first use: reasoning asks for them several times per differential.
+    _kinds: dict[EventKind, list[Event]] | None = field(default=None, init=False, repr=False)
+    _end: tuple[datetime | None] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.events = sorted(self.events, key=_sort_key)
@@ -64,18 +68,28 @@ class Timeline:
     @property
     def end(self) -> datetime | None:
         """Time of the newest dated event (or end of the latest span)."""
-        if not self._stamps:
-            return None
-        latest = self.dated[-1].time
-        for e in self.dated:
-            if e.end is not None and latest is not None and e.end > latest:
-                latest = e.end
+        if self._end is not None:
+            return self._end[0]
+        latest = None
+        if self._stamps:
+            latest = self.dated[-1].time
+            for e in self.dated:
+                if e.end is not None and latest is not None and e.end > latest:
+                    latest = e.end
+        self._end = (latest,)
         return latest
 
     def by_kind(self, *kinds: EventKind) -> list[Event]:
         """Events of the given kinds, oldest first."""
-        wanted = set(kinds)
-        return [e for e in self.events if e.kind in wanted]
+        if self._kinds is None:
+            index: dict[EventKind, list[Event]] = {}
+            for e in self.events:
+                index.setdefault(e.kind, []).append(e)
+            self._kinds = index
+        lists = [self._kinds[k] for k in dict.fromkeys(kinds) if k in self._kinds]
+        if len(lists) == 1:
+            return list(lists[0])
+        return list(heapq.merge(*lists, key=_sort_key))
 
     def window(self, start: datetime | None, end: datetime | None) -> list[Event]:
         """Dated events with start <= time <= end, found by bisection."""
