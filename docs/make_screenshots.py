@@ -233,7 +233,7 @@ def main() -> int:
              == window.current.patient.id, "the demo differential")
     panel = ddx.panel
     panel.list.setCurrentRow(0)
-    item = next(i for i in panel.evidence_items() if i.text(0) == "Swelling of one leg")
+    item = next(i for i in panel.evidence_items() if i.text(0).endswith("Swelling of one leg"))
     panel.evidence.setCurrentItem(item)
     panel._evidence_item(item)
     settle(1000)
