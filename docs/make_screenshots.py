@@ -235,7 +235,7 @@ def main() -> int:
     panel.list.setCurrentRow(0)
     item = next(i for i in panel.evidence_items() if i.text(0).endswith("Swelling of one leg"))
     panel.evidence.setCurrentItem(item)
-    panel._evidence_item(item)
+    panel.activate_evidence(item)
     settle(1000)
     shoot(window, "differential.png")
 
@@ -270,6 +270,7 @@ def main() -> int:
         dialog.search.setText("aortic")
         wait_for(lambda: dialog.index is not None, "the ICD-10-CM index")
         dialog.refresh()
+        dialog.reason.setCurrentIndex(dialog.reason.findData("findings-not-in-record"))
         shoot(dialog, "override-add.png")
         dialog.accept()
 
@@ -309,6 +310,29 @@ def main() -> int:
     ask.show()
     shoot(ask, "passphrase.png")
     ask.close()
+
+    # 17. Text beside a record: the presentation adds to the demo patient at 'now'.
+    window.resize(*SIZE)
+    box = ddx.presentation
+    seq = ddx.seq
+    box.editor.setPlainText("Known sickle cell disease. Calf tender on the right.")
+    wait_for(lambda: ddx.result is not None and ddx.result.seq > seq
+             and ddx.result.presentation.text != "", "the text with the record")
+    settle(500)
+    shoot(window, "presentation-with-record.png")
+
+    # 18. File ▸ New case from presentation: no record, age and sex typed, a finding
+    # corrected in place.
+    window.new_case()
+    box.age.setValue(24)
+    box.sex.setCurrentText("female")
+    seq = ddx.seq
+    box.editor.setPlainText("Sudden severe headache while at the gym, vomited twice, neck "
+                            "feels stiff, light hurts her eyes. No fever. Not pregnant.")
+    wait_for(lambda: ddx.result is not None and ddx.result.seq > seq
+             and ddx.result.differential.diagnoses, "the typed case")
+    settle(500)
+    shoot(window, "presentation-new-case.png")
 
     window.close()
     shutil.rmtree(tmp, ignore_errors=True)

@@ -26,26 +26,15 @@ def _print_json(doc: Any) -> None:
 
 
 def _parse_at(text: str | None):
+    """--at DATE: the same reading as the window's Set 'now' (a date means its end)."""
     if text is None:
         return None
-    from osler.fhir.dates import DateParseError, parse_datetime
+    from osler.fhir.user_dates import UserDateError, parse_user_datetime
 
     try:
-        value, precision = parse_datetime(text)
-    except DateParseError as exc:
+        return parse_user_datetime(text)
+    except UserDateError as exc:
         raise InputError(f"--at: {exc}") from exc
-    if precision != "second":
-        # A date means "by the end of that day/month/year".
-        from datetime import timedelta
-
-        step = {"day": timedelta(days=1), "month": timedelta(days=31), "year": timedelta(days=366)}
-        end = value + step[precision]
-        if precision == "month":
-            end = end.replace(day=1)
-        elif precision == "year":
-            end = end.replace(month=1, day=1)
-        value = end - timedelta(microseconds=1)
-    return value
 
 
 # --- commands ---------------------------------------------------------------
@@ -110,6 +99,23 @@ def _load_record(args: argparse.Namespace):
     return import_path(args.path).timeline(getattr(args, "patient", None))
 
 
+def _session_differential(service, timeline, at, text, age, sex, top):
+    """The differential through the same session object the window drives."""
+    from osler.session import DifferentialSession, compute
+
+    session = DifferentialSession(top=top)
+    if timeline is not None:
+        session.set_record(timeline, at)
+        session.set_text(text or "")
+        session.set_demographics(age, sex)
+    else:
+        session.new_case(text or "", age, sex)
+    request = session.request()
+    if request is None:
+        raise InputError("give a FHIR record PATH, --text, or both")
+    return compute(service, request).differential
+
+
 def cmd_ddx(args: argparse.Namespace) -> int:
     from osler.reasoning.service import DdxService
 
@@ -122,8 +128,8 @@ def cmd_ddx(args: argparse.Namespace) -> int:
     service = DdxService.create(model_dir=args.model, device=args.device,
                                 quantization=args.quantization, engine=args.engine,
                                 kb=_load_kb(args), semantic=not args.no_semantic)
-    diff = service.run(timeline=timeline, text=args.text, age=args.age, sex=args.sex, at=at,
-                       top=args.top)
+    diff = _session_differential(service, timeline, at, args.text, args.age, args.sex,
+                                 args.top)
     if args.json:
         _print_json(diff.to_json())
         return 0
@@ -693,12 +699,9 @@ def _state(state: str) -> str:
 
 
 def _percent(p: float) -> str:
-    """A probability as shown to clinicians: never '100.0%' or '0.0%' for what is not certain."""
-    if p > 0.999:
-        return ">99.9%"
-    if p < 0.001:
-        return "<0.1%"
-    return f"{p:.1%}"
+    from osler.reasoning.formatting import format_probability
+
+    return format_probability(p)
 
 
 def _fmt(value: object) -> str:

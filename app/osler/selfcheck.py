@@ -153,6 +153,26 @@ def check_packages(names: tuple[str, ...] = REQUIRED_PACKAGES) -> Check:
     return Check("Packages", OK, listed, {"versions": found})
 
 
+def check_display(report: Any = None, platform: str = sys.platform) -> Check | None:
+    """Linux: can Qt's X11 plugin load? Names the missing system libraries and the install
+    commands (a warning: the command line works without them, the window does not)."""
+    if not platform.startswith("linux"):
+        return None
+    from osler.xcb_check import apt_command, dnf_command, inspect_xcb
+
+    r = report if report is not None else inspect_xcb()
+    data: dict[str, Any] = {"plugin": str(r.plugin) if r.plugin else None}
+    if r.problem:
+        return Check("Display", WARN, f"cannot check the X11 (xcb) libraries: {r.problem}",
+                     data)
+    if r.missing:
+        data.update(missing=list(r.missing), debian=list(r.debian), fedora=list(r.fedora))
+        return Check("Display", WARN, f"the window cannot open on an X11 desktop: missing "
+                     f"{', '.join(r.missing)}; install them with `{apt_command(r)}` "
+                     f"(Debian/Ubuntu) or `{dnf_command(r)}` (Fedora/RHEL)", data)
+    return Check("Display", OK, "Qt's X11 (xcb) plugin finds all its system libraries", data)
+
+
 def check_keyring(status: Any = None) -> Check:
     """A secure OS keyring keeps the audit key; without one Osler asks for a passphrase."""
     from osler.audit import keyring_status
@@ -368,6 +388,9 @@ def run_selfcheck(*, model_dir: Path | str | None = None, kb_dir: Path | str | N
     checks: list[Check] = []
     report("Python and packages", 0.0)
     checks += [check_python(), check_packages()]
+    display = check_display()
+    if display is not None:
+        checks.append(display)
     report("keyring", 0.1)
     checks.append(check_keyring())
     if gpu:

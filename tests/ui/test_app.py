@@ -85,3 +85,22 @@ def test_first_start_attaches_the_differential_and_shows_the_selfcheck_once(
         assert second.ddx.selfcheck_dialog is None, "the self-check was shown again"
     finally:
         second.ddx.shutdown()
+
+
+def test_text_options_open_a_new_case_and_bad_combinations_exit_2(qtbot, window, clinical,
+                                                                  capsys):
+    from osler.ui.app import open_text_case
+    from tests.ui.conftest import shown
+
+    args = build_parser().parse_args(["--text", "fever and cough", "--age", "67", "--sex",
+                                      "male"])
+    assert (args.text, args.age, args.sex, args.path) == ("fever and cough", 67, "male", None)
+    assert main(["--age", "40"]) == 2
+    assert "give --text too" in capsys.readouterr().err
+    assert main(["--text", "x", "--age", "200"]) == 2
+    result = shown(qtbot, clinical, lambda: open_text_case(
+        window, clinical, "Three days of fever and productive cough.", 67, "male"))
+    assert window.current is None
+    assert clinical.presentation.text() == "Three days of fever and productive cough."
+    assert result.differential.case.age == 67 and result.differential.case.sex == "male"
+    assert {"fever", "coughing-up-sputum"} <= {f.id for f in result.differential.findings}

@@ -45,6 +45,8 @@ def test_accept_reject_rerank_add_comment_each_write_an_audit_entry(qtbot, demo,
                                                    Qt.MouseButton.LeftButton))
 
     def reject(dialog):
+        assert dialog.reason.currentText() == "choose a reason…", "a reason was pre-selected"
+        assert not dialog.ok.isEnabled()
         dialog.reason.setCurrentIndex(dialog.reason.findData("insufficient-evidence"))
         dialog.text.setPlainText("No consolidation on the film")
         ok(dialog)
@@ -65,6 +67,10 @@ def test_accept_reject_rerank_add_comment_each_write_an_audit_entry(qtbot, demo,
         dialog.search.setText("migraine")
         dialog.refresh()
         assert dialog.choice() is not None and dialog.choice().name == "Migraine"
+        ok_button = dialog.buttons.button(dialog.buttons.StandardButton.Ok)
+        assert dialog.reason.currentText() == "choose a reason…" and not ok_button.isEnabled()
+        dialog.reason.setCurrentIndex(dialog.reason.findData("findings-not-in-record"))
+        assert ok_button.isEnabled()
         ok(dialog)
 
     answer_modal(qtbot, add)

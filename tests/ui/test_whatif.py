@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from osler.findings import Finding, Provenance
-from osler.ui.whatif import ABSENT, POSSIBLE, PRESENT, REMOVED, WhatIf, is_hypothetical
+from osler.session.whatif import ABSENT, POSSIBLE, PRESENT, REMOVED, WhatIf, is_hypothetical
 
 FEVER = Finding("fever", "Fever", True, Provenance("Observation/t", None, "Body temperature"))
 COUGH = Finding("cough", "Cough", False, Provenance("DocumentReference/n", (3, 10), "no cough"))

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from osler.cancel import NEVER, CancelToken
 from osler.fhir.dates import format_time
 from osler.fhir.errors import FhirError, ImportIssue
 from osler.fhir.fields import Fields
@@ -65,12 +66,21 @@ class ImportResult:
         return doc
 
 
-def import_path(path: str | Path) -> ImportResult:
-    """Import a Bundle, NDJSON file/folder or single resource; raises FhirError if unusable."""
+CHECK_EVERY = 256  # resources between cancellation checks
+
+
+def import_path(path: str | Path, cancel: CancelToken = NEVER) -> ImportResult:
+    """Import a Bundle, NDJSON file/folder or single resource; raises FhirError if unusable
+    (and osler.cancel.Cancelled, between resources, once CANCEL is set)."""
     p = Path(path)
     issues: list[ImportIssue] = []
-    raws: list[RawResource] = list(read_path(p, issues))
-    return _build(str(p), raws, issues)
+    raws: list[RawResource] = []
+    for raw in read_path(p, issues):
+        raws.append(raw)
+        if len(raws) % CHECK_EVERY == 0:
+            cancel.check()
+    cancel.check()
+    return _build(str(p), raws, issues, cancel)
 
 
 def load_timeline(path: str | Path, patient_id: str | None = None) -> Timeline:
@@ -78,7 +88,8 @@ def load_timeline(path: str | Path, patient_id: str | None = None) -> Timeline:
     return import_path(path).timeline(patient_id)
 
 
-def _build(name: str, raws: list[RawResource], issues: list[ImportIssue]) -> ImportResult:
+def _build(name: str, raws: list[RawResource], issues: list[ImportIssue],
+           cancel: CancelToken = NEVER) -> ImportResult:
     resolver = Resolver()
     mapper = Mapper(resolver)
     skipped: Counter[str] = Counter()
@@ -106,8 +117,11 @@ def _build(name: str, raws: list[RawResource], issues: list[ImportIssue]) -> Imp
             resolver.add(rtype, rid, raw.full_url, resource_event_id(rtype, res, raw.full_url))
 
     # Pass 2: events, attached to their patient.
+    cancel.check()
     events: dict[str, dict[str, Event]] = {}
-    for raw in raws:
+    for n, raw in enumerate(raws):
+        if n % CHECK_EVERY == 0:
+            cancel.check()
         res, rtype = raw.resource, raw.resource["resourceType"]
         if rtype == "Patient" or rtype == "Medication":
             continue

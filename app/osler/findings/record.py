@@ -18,12 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import datetime
 
+from osler.findings.abnormal import exact_age, verdict
 from osler.findings.episode import EpisodeWindows, is_background
 from osler.findings.extract import FindingExtractor
 from osler.findings.history import HistoryRules, Hit, _aware
-from osler.findings.measure import decide
 from osler.findings.model import BACKGROUND, CONFLICT, CURRENT, SUPERSEDED, Finding, Provenance
 from osler.findings.population import Age
 from osler.knowledge import FindingDef, KnowledgeBase
@@ -81,14 +81,6 @@ def note_texts(timeline: Timeline, kb: KnowledgeBase, at: datetime | None = None
     known = timeline.until(at)
     ref = at if at is not None else known.end
     return [(e.text or "", e.id) for e in _episode_notes(known, ref, EpisodeWindows.of(kb))]
-
-
-def exact_age(birth: date | None, when: datetime | None) -> float | None:
-    """Age in years (fractional, so a 3-week-old is a neonate) on `when`, if both are known."""
-    if birth is None or when is None:
-        return None
-    days = (when.date() - birth).days
-    return days / 365.25 if days >= 0 else None
 
 
 def _history_role(f: Finding, hit: Hit, ref: datetime | None, windows: EpisodeWindows,
@@ -191,34 +183,12 @@ def _older_disagreeing(f: FindingDef, present: bool, latest: Event, group: list[
 
 def _verdict(f: FindingDef, e: Event, group: tuple[str, ...] | list[str], sex: str | None,
              age_at: Callable[[datetime | None], Age | None]) -> bool | None:
-    """Present/absent from one measurement (the lab's own flag first), or None."""
+    """Present/absent from one measurement (the lab's own flag first), or None; the rule
+    lives in findings/abnormal.py, which the timeline's abnormal marks share."""
     code = next((c.code for c in e.codes if c.code in group), None)
     if code is None:
         return None
-    lab = _lab_says(f, e)
-    if lab is not None:
-        return lab
-    v = decide(f, code, e.numeric, e.unit, sex, age_at(e.time))  # type: ignore[arg-type]
-    return None if v is None else v.present
-
-
-HIGH_FLAGS = {"H", "HH", "HU", ">"}
-LOW_FLAGS = {"L", "LL", "LU", "<"}
-KNOWN_FLAGS = HIGH_FLAGS | LOW_FLAGS | {"N"}
-
-
-def _lab_says(f: FindingDef, e: Event) -> bool | None:
-    """The laboratory's own judgement of a lab value (its flag, or its reference range), for a
-    finding whose rules all point one way; assays differ, so the lab's range beats the KB's
-    generic threshold. None when the lab gives no range or the finding is not a lab finding."""
-    if f.category != "lab" or not f.rules:
-        return None
-    ops = {r.op[0] for r in f.rules}
-    if len(ops) != 1:
-        return None
-    if e.flag not in KNOWN_FLAGS:
-        return None
-    return e.flag in (HIGH_FLAGS if ops == {">"} else LOW_FLAGS)
+    return verdict(f, e, code, sex, age_at(e.time))
 
 
 def _groups(f: FindingDef) -> list[tuple[str, ...]]:

@@ -18,37 +18,14 @@ from osler.reasoning.differential import Differential
 from osler.reasoning.engines import Engine, NaiveBayesEngine, ShippedEngine, read_model_meta
 from osler.reasoning.errors import ModelLoadError, ReasoningError
 from osler.reasoning.explain import build_differential
+from osler.reasoning.kb_identity import kb_fingerprint as kb_fingerprint  # re-exported
+from osler.reasoning.kb_identity import trained_on
 from osler.reasoning.kbmatrix import KBMatrix
 from osler.reasoning.prerequisites import PrerequisiteRules
 from osler.record import Timeline
 
 ENGINES = ("auto", "model", "naive-bayes")
 DEFAULT_PRIOR_EXPONENT = 0.5
-
-
-def kb_fingerprint(kb: KnowledgeBase) -> dict[str, str]:
-    """Identity of what a model learns from a KB: ids, P(finding|condition), priors, LRs.
-
-    Synonyms and labels may change without invalidating a model; numbers and ids may not."""
-    import hashlib
-    import json
-
-    doc = {
-        "findings": [f.id for f in kb.findings],
-        "conditions": [[c.id, sorted(c.findings.items()), c.prior, sorted(c.age_lr.items()),
-                        sorted(c.sex_lr.items())] for c in kb.conditions],
-    }
-    digest = hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
-    return {"name": kb.name, "version": kb.version, "sha256": digest}
-
-
-def trained_on(meta: dict[str, Any], kb: KnowledgeBase) -> bool:
-    """True when a model's osler.json names this KB's content."""
-    mine = kb_fingerprint(kb)
-    theirs = meta.get("kb", {})
-    if theirs.get("sha256"):
-        return theirs["sha256"] == mine["sha256"]
-    return (theirs.get("name"), theirs.get("version")) == (mine["name"], mine["version"])
 
 
 def load_engine(m: KBMatrix, kb: KnowledgeBase, model_dir: str | Path | None = None,
@@ -181,12 +158,16 @@ class DdxService:
     def run(self, timeline: Timeline | None = None, text: str | None = None,
             age: int | None = None, sex: str | None = None, at: datetime | None = None,
             top: int = 10, rationale: bool = False,
-            on_token: Callable[[str], None] | None = None) -> Differential:
-        """The explained differential for a record and/or text."""
+            on_token: Callable[[str], None] | None = None,
+            edit: Callable[[list[Finding]], list[Finding]] | None = None) -> Differential:
+        """The explained differential for a record and/or text. `edit`, when given, turns
+        the findings as read into those reasoned on (a clinician's corrections)."""
         if timeline is None and not text:
             raise ReasoningError("nothing to reason about: give a record, text, or both")
         self.extractor.take_set_aside()
         findings, read = self.read(timeline, text, at, age=age, sex=sex)
+        if edit is not None:
+            findings = edit(findings)
         set_aside = self.extractor.take_set_aside()
         patient_id = None
         if timeline is not None:

@@ -116,7 +116,7 @@ def train(kb: KnowledgeBase, out_dir: Path, cfg: TrainConfig,
     import torch
 
     from osler.reasoning.ddx_model import OslerDdxConfig, OslerDdxModel
-    from osler.reasoning.service import kb_fingerprint
+    from osler.reasoning.kb_identity import kb_fingerprint
 
     t_start = time.perf_counter()
     torch.manual_seed(cfg.seed)

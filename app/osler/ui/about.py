@@ -48,8 +48,10 @@ records (Apache-2.0 / CC0); these are not shipped.</li>
 </ul>
 <p>Details: docs/data-sources.md and docs/intended-use.md in the installation.</p>
 <h3>Privacy</h3>
-<p>Osler works offline: it never sends data over the network. It remembers window layout and
-the paths of recently opened files, never patient names or record content.</p>
+<p>Osler works offline: it never sends data over the network. Its settings file holds window
+layout and preferences, never patient names or record content. Recently opened files are
+remembered only for the session, unless you choose File ▸ Recent files ▸ Remember recent
+files (their names, which may name the patient, are then stored unencrypted).</p>
 <p style="color:gray">Qt for Python (PySide6) {pyside_version}, LGPLv3.</p>
 """
 

@@ -5,34 +5,21 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-from collections.abc import Sequence
-from datetime import datetime, timedelta
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 
 from osler import __version__
-
-DATE_STEPS = {"day": timedelta(days=1), "month": timedelta(days=31), "year": timedelta(days=366)}
 
 
 def parse_at(text: str) -> datetime:
     """A FHIR date/dateTime for the 'now' cursor; a date means the end of that day/month/year.
 
-    Same meaning as `osler ddx --at`. Raises ValueError naming the problem.
+    Same meaning as `osler ddx --at` (one parser: osler.fhir.user_dates). Raises ValueError.
     """
-    from osler.fhir.dates import DateParseError, parse_datetime
+    from osler.fhir.user_dates import parse_user_datetime
 
-    try:
-        value, precision = parse_datetime(text.strip().replace(" ", "T", 1))
-    except DateParseError as exc:
-        raise ValueError(str(exc)) from exc
-    if precision == "second":
-        return value
-    end = value + DATE_STEPS[precision]
-    if precision == "month":
-        end = end.replace(day=1)
-    elif precision == "year":
-        end = end.replace(month=1, day=1)
-    return end - timedelta(microseconds=1)
+    return parse_user_datetime(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,6 +34,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--patient", help="patient id when the input holds several patients")
     parser.add_argument("--at", help="'now' cursor: the model sees events up to this FHIR "
                         "date/dateTime (e.g. 2024-03-04)")
+    parser.add_argument("--text", help="a presentation to reason on: with PATH it adds to "
+                        "the record at 'now'; alone it opens a new case from the text")
+    parser.add_argument("--age", type=int, help="with --text and no PATH: age in years")
+    parser.add_argument("--sex", choices=("female", "male"),
+                        help="with --text and no PATH: sex")
     parser.add_argument("--theme", choices=("light", "dark"),
                         help="colour theme (default: as last chosen, else the system's)")
     parser.add_argument("--reset-settings", action="store_true",
@@ -72,9 +64,30 @@ def initial_path(explicit: Path | None, settings) -> Path:
     return settings.last_opened() or demo_case()
 
 
+def display_problem(environ: Mapping[str, str] | None = None) -> str | None:
+    """Linux/X11: the message for missing system libraries, before Qt aborts without naming
+    them all (about 30 ms of `ldd`, only when Qt is about to use its X11 plugin)."""
+    from osler.xcb_check import inspect_xcb, install_advice, will_use_xcb
+
+    if not will_use_xcb(environ):
+        return None
+    report = inspect_xcb()
+    if not report.missing:
+        return None
+    return ("osler-gui: error: the window cannot open. " + install_advice(report)
+            + "\nThe command line (`osler`) works without them; `osler selfcheck` repeats this.")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Start the window; exit 2 with one line on stderr for bad arguments."""
     args = build_parser().parse_args(argv)
+    if args.age is not None and not 0 <= args.age <= 130:
+        print(f"osler-gui: error: --age {args.age}: must be between 0 and 130", file=sys.stderr)
+        return 2
+    if (args.age is not None or args.sex) and not args.text:
+        print("osler-gui: error: --age and --sex describe a typed case: give --text too",
+              file=sys.stderr)
+        return 2
     now = None
     if args.at:
         try:
@@ -83,10 +96,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"osler-gui: error: --at: {exc}", file=sys.stderr)
             return 2
 
+    problem = display_problem()
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
+
     from PySide6.QtCore import QCoreApplication, Qt, QTimer
     from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QApplication
 
+    from osler.ui.error_report import default_log_path, install_error_reporting
     from osler.ui.settings import APPLICATION, ORGANIZATION, AppSettings
 
     QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
@@ -97,6 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     QCoreApplication.setApplicationVersion(__version__)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     QGuiApplication.setDesktopFileName("osler")
+    install_error_reporting(app, default_log_path())  # one dialog for unexpected errors
 
     from osler.ui.main_window import MainWindow
     from osler.ui.resources import ResourcesNotFound
@@ -108,13 +128,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.theme:
         settings.set_theme(args.theme)
     window.show()
-    _attach_differential(window, settings, args)
-    try:
-        path = initial_path(args.path, settings)
-    except ResourcesNotFound as exc:
-        window.statusBar().showMessage(str(exc))
+    controller = _attach_differential(window, settings, args)
+    if args.text and args.path is None:
+        # A new case from the text alone: no record is opened (not even the last one).
+        if controller is not None:
+            QTimer.singleShot(0, lambda: open_text_case(window, controller, args.text,
+                                                        args.age, args.sex))
         path = None
+    else:
+        try:
+            path = initial_path(args.path, settings)
+        except ResourcesNotFound as exc:
+            window.statusBar().showMessage(str(exc))
+            path = None
     if path is not None:
+        if args.text and controller is not None:
+            text = args.text
+
+            def add_text(_timeline) -> None:
+                window.recordLoaded.disconnect(add_text)
+                controller.presentation.set_text(text)
+                controller.set_text(text)
+
+            window.recordLoaded.connect(add_text)
         QTimer.singleShot(0, lambda: window.open_path(path, args.patient, now))
     # Ctrl+C in the terminal closes the window properly (settings saved); the timer lets
     # Python run its signal handler while Qt's event loop is waiting.
@@ -125,8 +161,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     return app.exec()
 
 
-def _attach_differential(window, settings, args: argparse.Namespace) -> None:
-    """The differential panel, its model and audit threads; the first-run self-check."""
+def open_text_case(window, controller, text: str, age: int | None, sex: str | None) -> None:
+    """`osler-gui --text …` without a record: a new case from the text, its differential."""
+    window.new_case()
+    controller.new_case(text, age, sex)
+
+
+def _attach_differential(window, settings, args: argparse.Namespace):
+    """The controller, or None when the differential cannot start (shown to the user)."""
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QMessageBox
 
@@ -143,10 +185,11 @@ def _attach_differential(window, settings, args: argparse.Namespace) -> None:
     except INPUT_ERRORS as exc:  # e.g. a clinic's KB pack that does not validate
         QMessageBox.critical(window, "Differential unavailable",
                              f"{exc}\n\nOsler shows the record only.")
-        return
+        return None
     if not settings.selfcheck_done() and not args.no_selfcheck:
         settings.set_selfcheck_done()
         QTimer.singleShot(600, lambda: controller.show_selfcheck(first_run=True))
+    return controller
 
 
 if __name__ == "__main__":

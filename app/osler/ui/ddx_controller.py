@@ -15,17 +15,19 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QInputDialog, QMainWindow, QMenu, QMessageBox
 
 from osler.audit import AuditError, AuditInputError
 from osler.knowledge import KnowledgeBase
 from osler.record import Timeline
+from osler.session import DifferentialSession, WhatIf
+from osler.session.ddx_session import DECISIONS_CLEARED, Added
+from osler.ui.actions import make_action
 from osler.ui.audit_worker import AuditThread, AuditWorker, ProviderFactory, default_provider
 from osler.ui.ddx_panel import DifferentialPanel
 from osler.ui.diagnosis_search import DiagnosisChoice
 from osler.ui.model_worker import (
-    DdxRequest,
     DdxResult,
     LoadedModel,
     ModelRequest,
@@ -33,11 +35,10 @@ from osler.ui.model_worker import (
     ModelWorker,
 )
 from osler.ui.overrides import OverrideRequest, build_record, default_clinician_id, patient_key
-from osler.ui.whatif import WhatIf
+from osler.ui.presentation_box import PresentationBox
 
 DEBOUNCE_MS = 150
 SHUTDOWN_WAIT_MS = 30_000
-WHATIF_WHY = "Overrides act on the record's own differential: reset the what-if first."
 
 
 def request_from_settings(choice: dict[str, str]) -> ModelRequest:
@@ -100,15 +101,9 @@ class DifferentialController(QObject):
         self.model_request = model or request_from_settings(self.settings.model_choice())
         self.loaded_model: LoadedModel | None = None
         self.hardware: object | None = None
-        self.timeline: Timeline | None = None
-        self.at: datetime | None = window.timeline_view.now()
-        self.whatif = WhatIf()
-        self.result: DdxResult | None = None
-        self.seq = 0
+        self.session = DifferentialSession(top=top, at=window.timeline_view.now())
         self.ask_passphrase = ask_passphrase
         self.selfcheck_options = selfcheck_options or {}
-        self._decisions: dict[str, dict[str, str]] = {}
-        self._added: dict[str, list[DiagnosisChoice]] = {}
         self._stopped = False
         self._remember_next = False
         self.model_manager_dialog: Any = None
@@ -116,6 +111,9 @@ class DifferentialController(QObject):
         self.selfcheck_dialog: Any = None
 
         self.panel = DifferentialPanel(self.kb)
+        self.presentation = PresentationBox()
+        self.panel.splitter.insertWidget(0, self.presentation)
+        self.panel.splitter.setStretchFactor(0, 0)
         window.set_side_panel(self.panel)
         if (state := self.settings.blob("ddxSplitter")) is not None:
             self.panel.splitter.restoreState(state)
@@ -129,6 +127,27 @@ class DifferentialController(QObject):
         self._add_menus()
         window.installEventFilter(self)
         self._load.emit(self.model_request)
+
+    # The session's state, under the names the window and tests use.
+    @property
+    def timeline(self) -> Timeline | None:
+        return self.session.timeline
+
+    @property
+    def at(self) -> datetime | None:
+        return self.session.at
+
+    @property
+    def whatif(self) -> WhatIf:
+        return self.session.whatif
+
+    @property
+    def result(self) -> DdxResult | None:
+        return self.session.result
+
+    @property
+    def seq(self) -> int:
+        return self.session.seq
 
     # --- threads -----------------------------------------------------------------
 
@@ -205,6 +224,11 @@ class DifferentialController(QObject):
         w, p = self.window, self.panel
         w.recordLoaded.connect(self.set_record)
         w.nowChanged.connect(self.set_now)
+        w.newCaseRequested.connect(self.new_case)
+        b = self.presentation
+        b.textEdited.connect(self.set_text)
+        b.demographicsChanged.connect(self.set_demographics)
+        b.correctionRequested.connect(self.correct)
         p.evidenceActivated.connect(lambda eid, span: w.highlight_event(eid, span))
         p.citationActivated.connect(self.show_citation)
         p.findingToggled.connect(self.toggle_finding)
@@ -222,45 +246,31 @@ class DifferentialController(QObject):
         help_menu = next((a.menu() for a in bar.actions() if a.text() == "&Help"), None)
         tools = QMenu("&Tools", self.window)
         tools.setObjectName("toolsMenu")
-        self.model_manager_action = self._action(
-            "&Model manager…", self.show_model_manager, "Ctrl+Shift+M",
-            "Choose the model, device and quantization")
-        self.audit_action = self._action("&Audit trail…", self.show_audit_viewer,
-                                         "Ctrl+Shift+L", "Recorded overrides; verify, anchor, "
-                                         "export")
-        self.clinician_action = self._action("&Clinician id…", lambda: self.clinician_id(
-            force=True), None, "The id your overrides are recorded under")
-        self.focus_action = self._action(
-            "Go to the &differential", self.focus_differential, "Ctrl+Shift+D",
-            "Move the keyboard focus to the list of diagnoses")
-        self.rationale_action = self._action(
-            "&Write rationale again", lambda: self.request_differential(rationale=True), None,
-            "Ask the local language model for its cited rationale again")
+        act = self._action
+        self.model_manager_action = act("model_manager", self.show_model_manager)
+        self.audit_action = act("audit_trail", self.show_audit_viewer)
+        self.clinician_action = act("clinician_id", lambda: self.clinician_id(force=True))
+        self.focus_action = act("focus_differential", self.focus_differential)
+        self.presentation_action = act("focus_presentation", self.focus_presentation)
+        self.rationale_action = act("rationale",
+                                    lambda: self.request_differential(rationale=True))
         for a in (self.focus_action, self.model_manager_action, self.audit_action,
-                  self.clinician_action):
+                  self.clinician_action, self.presentation_action):
             tools.addAction(a)
         tools.addSeparator()
         tools.addAction(self.rationale_action)
         self.rationale_action.setEnabled(False)
         if help_menu is not None:
             bar.insertMenu(help_menu.menuAction(), tools)
-            self.selfcheck_action = self._action("&Self-check…", self.show_selfcheck, None,
-                                                 "Keyring, GPU, model checksums, offline")
+            self.selfcheck_action = self._action("selfcheck", self.show_selfcheck)
             help_menu.insertAction(help_menu.actions()[0] if help_menu.actions() else None,
                                    self.selfcheck_action)
         else:
             bar.addMenu(tools)
         self.tools_menu = tools
 
-    def _action(self, text: str, slot: Callable[[], Any], shortcut: str | None,
-                tip: str) -> QAction:
-        action = QAction(text, self.window)
-        if shortcut:
-            action.setShortcut(QKeySequence(shortcut))
-        action.setToolTip(tip)
-        action.setStatusTip(tip)
-        action.triggered.connect(lambda _c=False: slot())
-        return action
+    def _action(self, key: str, slot: Callable[[], Any]) -> QAction:
+        return make_action(self.window, key, slot)
 
     # --- the model ---------------------------------------------------------------------
 
@@ -292,12 +302,19 @@ class DifferentialController(QObject):
                 "memory_budget_gb": "" if r.memory_budget_gb is None
                 else f"{r.memory_budget_gb:g}"})
         self.panel.set_model(loaded)
+        info = loaded.info
         self.rationale_action.setEnabled(loaded.is_llm)
         self.window.statusBar().showMessage(
             f"Model: {loaded.info.id} {loaded.info.version} on {loaded.info.device} "
             f"({loaded.seconds:.1f} s)", 5000)
+        if self.session.set_engine(f"{info.id} {info.version} {info.sha256} "
+                                   f"{self.kb.version}"):
+            self.panel.decisions = {}
+            self.panel.added = []
+            self.window.statusBar().showMessage(DECISIONS_CLEARED, 10000)
+            self.panel.show_notice(DECISIONS_CLEARED)
         self.modelLoaded.emit(loaded)
-        if self.timeline is not None:
+        if self.session.can_compute:
             self.request_differential()
 
     def _model_failed(self, message: str) -> None:
@@ -320,63 +337,98 @@ class DifferentialController(QObject):
 
     # --- the differential --------------------------------------------------------------
 
-    def set_record(self, timeline: Timeline) -> None:
-        """A new record on screen: forget what-ifs and compute its differential now."""
-        self.timeline = timeline
-        self.at = self.window.timeline_view.now()
-        self.whatif = WhatIf()
-        self.result = None
+    def set_record(self, timeline: Timeline | None) -> None:
+        """A new record on screen: forget what-ifs and typed text, compute its differential."""
+        self.session.set_record(timeline, self.window.timeline_view.now())
+        self.presentation.clear()
+        self.presentation.set_demographics_visible(timeline is None)
         self.panel.set_record(timeline)
         self.request_differential()
 
+    def new_case(self, text: str = "", age: int | None = None, sex: str | None = None
+                 ) -> None:
+        """A case from a typed presentation alone (File ▸ New case from presentation)."""
+        self.session.new_case(text, age, sex)
+        self.panel.set_record(None)
+        self.presentation.clear()
+        self.presentation.set_demographics_visible(True)
+        self.presentation.set_demographics(age, sex)
+        if text:
+            self.presentation.set_text(text)
+        self.focus_presentation()
+        self.request_differential()
+
+    def focus_presentation(self) -> None:
+        self.presentation.editor.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def set_text(self, text: str) -> None:
+        """The presentation text after a typing pause."""
+        if self.session.set_text(text):
+            self.request_differential()
+
+    def set_demographics(self, age: int | None, sex: str | None) -> None:
+        if self.session.timeline is None and self.session.set_demographics(age, sex):
+            self.request_differential()
+
+    def correct(self, finding: Any, remove: bool = False) -> None:
+        """A finding read from the text, corrected by the clinician."""
+        if self.session.correct(finding, remove):
+            self.request_differential()
+
     def set_now(self, when: datetime | None) -> None:
         """The 'now' cursor moved: recompute once it rests (debounced)."""
-        if when == self.at:
-            return
-        self.at = when
-        if self.timeline is not None:
+        if self.session.set_now(when):
             self.panel.show_message("Updating for the new 'now'…")
             self._debounce.start()
 
     def request_differential(self, rationale: bool | None = None) -> int:
-        """Queue a differential for the record, time and what-ifs shown; its sequence number."""
+        """Queue a differential for what is shown (record, time, text, what-ifs); its
+        sequence number."""
         self._debounce.stop()
-        if self.timeline is None or self._stopped:
-            return self.seq
+        if self._stopped:
+            return self.session.seq
         llm = self.loaded_model is not None and self.loaded_model.is_llm
-        want = (llm and not self.whatif.active) if rationale is None else (rationale and llm)
-        self.seq += 1
-        self.worker.latest_seq = self.seq
+        want = (llm and not self.session.whatif.active) if rationale is None \
+            else (rationale and llm)
+        request = self.session.request(want)
+        self.worker.latest_seq = self.session.seq
+        if request is None:
+            self.panel.show_result_cleared(
+                "Open a record, or type a presentation above (File ▸ New case from "
+                "presentation for a case without a record).")
+            return self.session.seq
         if self.loaded_model is None:
             self.panel.show_message("Loading the model…")
-            return self.seq  # _model_loaded asks again
+            return self.session.seq  # _model_loaded asks again
         if want:
             self.panel.start_rationale()
             self.panel.tabs.setTabEnabled(self.panel.rationale_tab, True)
         self.panel.show_message("Computing the differential…")
-        self._compute.emit(DdxRequest(self.seq, self.timeline, self.at, self.whatif, self.top,
-                                      want))
-        return self.seq
+        self._compute.emit(request)
+        return self.session.seq
 
     def _computed(self, result: DdxResult) -> None:
-        if result.seq != self.seq or self.timeline is None:
+        if not self.session.accept(result):
             return  # a newer request is on its way
-        self.result = result
-        pid = self.patient_id() or ""
         extra = list(self.loaded_model.warnings) if self.loaded_model else []
-        self.panel.show_result(result, self._decisions.get(pid, {}), self._added.get(pid, []),
+        added = [DiagnosisChoice(a.name, a.icd10, "added")
+                 for a in self.session.added_for()]
+        self.panel.show_result(result, self.session.decisions_for(), added,
                                [w for w in extra if w not in result.differential.warnings])
-        self.panel.set_overrides_enabled(not result.whatif.active, WHATIF_WHY)
+        allowed, why = self.session.overrides_allowed()
+        self.panel.set_overrides_enabled(allowed, why)
+        self.presentation.show_reading(
+            result.presentation.rows(list(result.read_findings)), result.presentation.text)
         self.differentialShown.emit(result)
 
     def _compute_failed(self, seq: int, message: str) -> None:
-        if seq == self.seq:
+        if self.session.is_current(seq):
             self.panel.show_message(f"The differential could not be computed: {message}",
                                     error=True)
             self.computeFailed.emit(message)
 
     def _token(self, seq: int, text: str) -> None:
-        if seq == self.seq:
+        if self.session.is_current(seq):
             self.panel.append_token(text)
 
     def show_citation(self, cited: str) -> None:
@@ -394,27 +446,24 @@ class DifferentialController(QObject):
     # --- what if -----------------------------------------------------------------------
 
     def toggle_finding(self, finding_id: str) -> None:
-        if self.result is None:
-            return
         label = self.kb.finding(finding_id).label if self.kb.has_finding(finding_id) else ""
-        self.whatif = self.whatif.toggle(finding_id, list(self.result.record_findings), label)
-        self.request_differential()
+        if self.session.toggle_finding(finding_id, label):
+            self.request_differential()
 
     def add_finding(self, finding_id: str, present: bool = True) -> None:
-        if self.result is None or not self.kb.has_finding(finding_id):
+        if not self.kb.has_finding(finding_id):
             return
-        self.whatif = self.whatif.add(finding_id, self.kb.finding(finding_id).label, present)
-        self.request_differential()
+        if self.session.add_finding(finding_id, self.kb.finding(finding_id).label, present):
+            self.request_differential()
 
     def reset_whatif(self) -> None:
-        if self.whatif.active:
-            self.whatif = WhatIf()
+        if self.session.reset_whatif():
             self.request_differential()
 
     # --- overrides -----------------------------------------------------------------------
 
     def patient_id(self) -> str | None:
-        return self.timeline.patient.id if self.timeline is not None else None
+        return self.session.timeline.patient.id if self.session.timeline is not None else None
 
     def clinician_id(self, force: bool = False) -> str | None:
         """The id overrides are recorded under: asked once, then kept in the settings."""
@@ -433,10 +482,11 @@ class DifferentialController(QObject):
 
     def override(self, request: OverrideRequest) -> bool:
         """Record REQUEST on the differential shown (on the audit thread); False if refused."""
-        if self.result is None or self.timeline is None:
+        if self.result is None:
             return False
-        if self.result.whatif.active:
-            QMessageBox.information(self.window, "What-if is on", WHATIF_WHY)
+        allowed, why = self.session.overrides_allowed()
+        if not allowed:
+            QMessageBox.information(self.window, "What-if is on", why)
             return False
         clinician = self.clinician_id()
         if clinician is None:
@@ -448,28 +498,25 @@ class DifferentialController(QObject):
         except AuditInputError as exc:
             QMessageBox.warning(self.window, "Not recorded", str(exc))
             return False
-        self._audit_append.emit(record, (request, self.patient_id()))
+        self._audit_append.emit(record, (request, self.session.patient_key()))
         self.window.statusBar().showMessage("Recording in the audit trail…", 3000)
         return True
 
     def _appended(self, entry: Any, tag: Any) -> None:
-        request, pid = tag
-        decisions = self._decisions.setdefault(pid or "", {})
+        request, key = tag
         name = (entry.diagnosis or {}).get("name")
-        if pid == self.patient_id():
-            if request.action == "add":
-                choice = DiagnosisChoice(request.name or "", tuple(request.icd10),
-                                         "added")
-                self._added.setdefault(pid or "", []).append(choice)
-                self.panel.show_added(choice)
+        added = Added(request.name or "", tuple(request.icd10)) \
+            if request.action == "add" else None
+        self.session.record_decision(request.action, name, key, added)
+        if key == self.session.patient_key():
+            if added is not None:
+                self.panel.show_added(DiagnosisChoice(added.name, added.icd10, "added"))
             elif request.action == "rerank":
                 self.panel.show_reranked(request.rank, request.new_rank)
-                decisions[name] = "rerank"
                 self.panel.mark(name, "rerank")
             elif name and request.action in ("accept", "reject", "comment"):
-                if request.action != "comment" or name not in decisions:
-                    decisions[name] = request.action
-                self.panel.mark(name, decisions[name])
+                self.panel.mark(name, self.session.decisions_for(key).get(name,
+                                                                          request.action))
         self.window.statusBar().showMessage(
             f"Recorded in the audit trail (#{entry.seq}: {entry.action}"
             + (f" {name}" if name else "") + ")", 6000)
@@ -480,7 +527,7 @@ class DifferentialController(QObject):
             QMessageBox.warning(self.window, "Not recorded",
                                 f"The override was NOT recorded in the audit trail.\n\n"
                                 f"{message}")
-            self.panel._restore_order()
+            self.panel.restore_order()
         elif operation == "open":
             QMessageBox.warning(self.window, "Audit trail", message)
         self.auditFailed.emit(operation, message, tag)
@@ -516,13 +563,13 @@ class DifferentialController(QObject):
 
         dx = self._diagnosis(rank)
         if dx is None or new_rank == rank or self.result is None or self.result.whatif.active:
-            self.panel._restore_order()
+            self.panel.restore_order()
             return False
         dialog = ReasonDialog("Re-rank diagnosis", f"Move <b>{dx.name}</b> from rank {rank} "
                               f"to rank {new_rank}: why?", self.window,
                               default="alternative-more-likely")
         if dialog.exec() != ReasonDialog.DialogCode.Accepted:
-            self.panel._restore_order()
+            self.panel.restore_order()
             return False
         return self.override(OverrideRequest("rerank", rank=rank, new_rank=new_rank,
                                              reason_code=dialog.reason_code(),

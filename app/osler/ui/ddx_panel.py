@@ -38,11 +38,12 @@ from PySide6.QtWidgets import (
 
 from osler.knowledge import KnowledgeBase
 from osler.reasoning.differential import Diagnosis, Evidence
+from osler.reasoning.formatting import format_probability
 from osler.record import Timeline
+from osler.session.whatif import ABSENT, POSSIBLE, PRESENT, REMOVED
 from osler.ui.diagnosis_search import DiagnosisChoice, search_findings
 from osler.ui.event_text import format_value, format_when
 from osler.ui.model_worker import DdxResult, LoadedModel
-from osler.ui.whatif import ABSENT, POSSIBLE, PRESENT, REMOVED
 
 DX_ROLE = Qt.ItemDataRole.UserRole
 DECISION_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -58,15 +59,7 @@ DECISION_TEXT = {"accept": "✓ accepted", "reject": "✗ rejected", "rerank": "
                  "comment": "✎ comment", "add": "＋ added by clinician"}
 
 
-def percent(p: float | None) -> str:
-    """'42.0 %', '<0.1 %', '>99.9 %', or '—' for a diagnosis the clinician added."""
-    if p is None:
-        return "—"
-    if 0 < p < 0.001:
-        return "<0.1 %"
-    if 0.999 < p < 1:
-        return ">99.9 %"  # never round a model estimate up to certainty
-    return f"{p * 100:.1f} %"
+percent = format_probability  # one formatter for the window and the CLI
 
 
 def odds_text(weight: float) -> str:
@@ -286,6 +279,14 @@ class DifferentialPanel(QWidget):
         self.warnings.setWordWrap(True)
         self.warnings.hide()
         layout.addWidget(self.warnings)
+        self.notice = QLabel("")
+        self.notice.setObjectName("ddxNotice")
+        self.notice.setAccessibleName("Notice")
+        self.notice.setWordWrap(True)
+        self.notice.setStyleSheet("QLabel#ddxNotice { background: #FFF4CE; color: #4A3B00; "
+                                  "border: 1px solid #D9B400; padding: 4px; }")
+        self.notice.hide()
+        layout.addWidget(self.notice)
 
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.setObjectName("ddxSplitter")
@@ -326,6 +327,8 @@ class DifferentialPanel(QWidget):
         self.evidence.setHeaderLabels(["Finding", "Effect", "Source"])
         self.evidence.setRootIsDecorated(True)
         self.evidence.setUniformRowHeights(True)
+        # Long names lose their middle, never the '(absent)' at their end; full text in tips.
+        self.evidence.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         header = self.evidence.header()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
@@ -418,8 +421,8 @@ class DifferentialPanel(QWidget):
     def _connect(self) -> None:
         self.list.currentRowChanged.connect(lambda _r: self._show_selected())
         self.list.moved.connect(self._moved)
-        self.evidence.itemClicked.connect(self._evidence_item)
-        self.evidence.itemActivated.connect(self._evidence_item)
+        self.evidence.itemClicked.connect(self.activate_evidence)
+        self.evidence.itemActivated.connect(self.activate_evidence)
         self.accept_button.clicked.connect(lambda: self._with_rank(self.acceptRequested.emit))
         self.reject_button.clicked.connect(lambda: self._with_rank(self.rejectRequested.emit))
         self.add_button.clicked.connect(self.addRequested.emit)
@@ -461,6 +464,7 @@ class DifferentialPanel(QWidget):
         self.rationale.clear()
         self.whatif_banner.hide()
         self.adequacy_banner.hide()
+        self.notice.hide()
         self._update_buttons()
         if timeline is not None:
             self.show_message("Computing the differential…")
@@ -478,6 +482,17 @@ class DifferentialPanel(QWidget):
         self.tabs.setTabEnabled(self.rationale_tab, loaded.is_llm)
         if not loaded.is_llm:
             self.rationale.clear()
+
+    def show_result_cleared(self, text: str) -> None:
+        """Nothing to reason on (no record, no text): an empty list and what to do."""
+        self.set_record(None)
+        self.show_message(text)
+
+    def show_notice(self, text: str) -> None:
+        """A notice above the list until the next record (e.g. decisions cleared after a
+        model change)."""
+        self.notice.setText(text)
+        self.notice.setVisible(bool(text))
 
     def show_message(self, text: str, error: bool = False) -> None:
         self.status.setText(text)
@@ -506,6 +521,7 @@ class DifferentialPanel(QWidget):
                     added: list[DiagnosisChoice], extra_warnings: list[str] = ()) -> None:
         """Show a computed differential (keeps the selected diagnosis by name)."""
         keep = self.selected_diagnosis()
+        before = [dx.name for dx in self._order]
         self.result = result
         self.decisions = dict(decisions)
         self.added = list(added)
@@ -515,6 +531,9 @@ class DifferentialPanel(QWidget):
         if keep is not None:
             row = next((i for i, dx in enumerate(self._order) if dx.name == keep.name), 0)
         self._fill_list(row)
+        if [dx.name for dx in self._order] != before:
+            # A new ranking: show its top; the selection stays on the same diagnosis.
+            self.list.scrollToTop()
         self._show_findings(result)
         self._show_next_best(result)
         if diff.rationale is not None:
@@ -656,7 +675,8 @@ class DifferentialPanel(QWidget):
         mark = EVIDENCE_MARK.get(ev.state, "")
         row = QTreeWidgetItem(parent, [f"{mark} {ev.label}{state}".strip(),
                                        odds_text(ev.weight), source])
-        row.setToolTip(0, f"{ev.label}{state}: changes the probability by "
+        said = state or {"+": " (present)", "demographic": ""}.get(ev.state, "")
+        row.setToolTip(0, f"{mark} {ev.label}{said}: changes the probability by "
                           f"{ev.delta * 100:+.1f} points ({odds_text(ev.weight)})")
         row.setToolTip(2, ev.source)
         row.setData(0, FINDING_ROLE, ev.finding_id)
@@ -807,7 +827,7 @@ class DifferentialPanel(QWidget):
     def _moved(self, from_row: int, to_row: int) -> None:
         # A drag has already moved the item on screen; _order still has the shown order.
         if not (0 <= from_row < len(self._order) and 0 <= to_row < len(self._order)):
-            self._restore_order()
+            self.restore_order()
             return
         self.rerankRequested.emit(self._order[from_row].rank, to_row + 1)
 
@@ -834,7 +854,7 @@ class DifferentialPanel(QWidget):
             self.list.setCurrentRow(max(0, min(select_row, self.list.count() - 1)))
         self._show_selected()
 
-    def _restore_order(self) -> None:
+    def restore_order(self) -> None:
         """Undo an on-screen drag that was not recorded (cancelled, or not allowed)."""
         self._fill_list(self.list.currentRow())
 
@@ -873,7 +893,7 @@ class DifferentialPanel(QWidget):
         self.finding_search.clear()
         self.findingAdded.emit(found[0].id)
 
-    def _evidence_item(self, item: QTreeWidgetItem, _column: int = 0) -> None:
+    def activate_evidence(self, item: QTreeWidgetItem, _column: int = 0) -> None:
         event_id = item.data(0, EVENT_ROLE)
         if event_id:
             self.evidenceActivated.emit(event_id, item.data(0, SPAN_ROLE))

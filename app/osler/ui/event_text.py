@@ -5,8 +5,12 @@ from __future__ import annotations
 import html
 from datetime import datetime
 
+from osler.findings.abnormal import AbnormalJudge
+from osler.findings.measure import Verdict
 from osler.record import Event
-from osler.ui.timeline_layout import is_abnormal
+from osler.record import values as record_values
+from osler.record.values import format_number
+from osler.ui.timeline_layout import flagged_by_source
 
 FLAG_WORDS = {"H": "high", "L": "low", "HH": "critically high", "LL": "critically low",
               "A": "abnormal", "AA": "critically abnormal"}
@@ -40,17 +44,8 @@ def format_span(event: Event) -> str:
 
 
 def format_value(event: Event) -> str:
-    """Value and unit ('118 /min'), '' when the event has no value."""
-    v = event.value
-    if v is None:
-        return ""
-    if isinstance(v, bool):
-        text = "yes" if v else "no"
-    elif isinstance(v, float):
-        text = f"{v:g}"
-    else:
-        text = str(v)
-    return f"{text} {event.unit}" if event.unit else text
+    """Value and unit at clinical precision ('11.5 g/dL', '118 /min'), '' without a value."""
+    return record_values.format_value(event.value, event.unit)
 
 
 def format_range(event: Event) -> str:
@@ -59,14 +54,31 @@ def format_range(event: Event) -> str:
     if rr is None:
         return ""
     if rr.low is not None and rr.high is not None:
-        text = f"{rr.low:g}–{rr.high:g}"
+        text = f"{format_number(rr.low)}–{format_number(rr.high)}"
     elif rr.low is not None:
-        text = f"≥ {rr.low:g}"
+        text = f"≥ {format_number(rr.low)}"
     elif rr.high is not None:
-        text = f"≤ {rr.high:g}"
+        text = f"≤ {format_number(rr.high)}"
     else:
         return rr.text or ""
     return f"{text} {event.unit}" if event.unit else text
+
+
+def kb_verdicts(event: Event, judge: AbnormalJudge | None) -> list[Verdict]:
+    """The KB findings that make this value abnormal ([] without a judge)."""
+    return judge.findings(event) if judge is not None else []
+
+
+def abnormal_flag(event: Event, judge: AbnormalJudge | None = None) -> str | None:
+    """The source's abnormal flag, else 'L'/'H' from the KB finding the value meets (as the
+    findings read it); None when neither calls it abnormal."""
+    if flagged_by_source(event):
+        return event.flag
+    verdicts = kb_verdicts(event, judge)
+    if not verdicts:
+        return None
+    ops = {r.op[0] for v in verdicts for r in (v.rules or v.finding.rules)}
+    return "L" if ops == {"<"} else "H" if ops == {">"} else "A"
 
 
 def flag_word(flag: str | None) -> str:
@@ -76,25 +88,27 @@ def flag_word(flag: str | None) -> str:
     return FLAG_WORDS.get(flag.upper(), flag)
 
 
-def summary(event: Event) -> str:
+def summary(event: Event, judge: AbnormalJudge | None = None) -> str:
     """One line: display, value and flag (no time)."""
     parts = [event.display]
     value = format_value(event)
     if value:
         parts.append(value)
-    if is_abnormal(event):
-        parts.append(f"[{event.flag}]")
+    flag = abnormal_flag(event, judge)
+    if flag:
+        parts.append(f"[{flag}]")
     return " ".join(parts)
 
 
-def tooltip_html(events: list[Event], more: int = 0) -> str:
+def tooltip_html(events: list[Event], more: int = 0, judge: AbnormalJudge | None = None) -> str:
     """Hover text for the events under the pointer (escaped; patient text is never markup)."""
     lines = []
     for e in events:
         value = format_value(e)
         flag = ""
-        if is_abnormal(e):
-            flag = f" <b style='color:#C4001A'>{html.escape(flag_word(e.flag))}</b>"
+        word = flag_word(abnormal_flag(e, judge))
+        if word:
+            flag = f" <b style='color:#C4001A'>{html.escape(word)}</b>"
         lines.append(
             f"<b>{html.escape(e.display)}</b>"
             + (f" {html.escape(value)}" if value else "")

@@ -20,13 +20,11 @@ from PySide6.QtGui import (
     QDragMoveEvent,
     QDropEvent,
     QIcon,
-    QKeySequence,
     QShowEvent,
 )
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
-    QInputDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -38,15 +36,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from osler.errors import INPUT_ERRORS
 from osler.record import Timeline
 from osler.ui.about import NOT_A_DIAGNOSIS, AboutDialog
+from osler.ui.actions import make_action
 from osler.ui.event_details import EventDetails
 from osler.ui.event_text import format_span
-from osler.ui.import_worker import ImportJob, LoadedRecord
+from osler.ui.import_worker import LoadedRecord, load_record
 from osler.ui.issues_dialog import ImportIssuesDialog
 from osler.ui.patient_chooser import PatientChooser
+from osler.ui.recent_files import forget_file_dialog_history, remember_recent_action
 from osler.ui.resources import ResourcesNotFound, demo_case, demo_cases, icon_path
 from osler.ui.settings import AppSettings
+from osler.ui.tasks import TaskHandle, TaskRunner
 from osler.ui.theme import apply_theme, colours, system_theme
 from osler.ui.timeline_layout import LANE_TITLES
 from osler.ui.timeline_panel import TimelinePanel
@@ -80,6 +82,7 @@ class MainWindow(QMainWindow):
     recordFailed = Signal(str)  # the message shown to the user
     importCancelled = Signal()
     nowChanged = Signal(object)  # datetime or None, forwarded from the timeline
+    newCaseRequested = Signal()  # File ▸ New case from presentation: the record was closed
 
     def __init__(self, settings: AppSettings | None = None, theme: str | None = None,
                  thread_pool: QThreadPool | None = None):
@@ -89,11 +92,12 @@ class MainWindow(QMainWindow):
         self.loaded: LoadedRecord | None = None
         self.current: Timeline | None = None
         self.current_path: Path | None = None
-        self.import_job: ImportJob | None = None
+        self.tasks = TaskRunner(self, self.pool)
+        self.import_job: TaskHandle | None = None
+        self._job_path: Path | None = None
         self._job_patient: str | None = None
         self._job_now: datetime | None = None
-        self._jobs: set[ImportJob] = set()  # keeps running jobs alive until they report
-        self._user_cancelled: set[ImportJob] = set()
+        self._user_cancelled = False
         self._shown_once = False
         self.setObjectName("oslerMainWindow")
         self.setWindowTitle("Osler")
@@ -170,55 +174,32 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.main_splitter, 1)
         self.setCentralWidget(central)
 
-    def _action(self, text: str, slot, shortcut=None, tip: str | None = None,
-                icon: str | None = None) -> QAction:
-        action = QAction(text, self)
-        if icon:
-            action.setIcon(_icon(icon))
-        if shortcut is not None:
-            keys = shortcut if isinstance(shortcut, list) else [shortcut]
-            action.setShortcuts([QKeySequence(k) for k in keys])
-        if tip:
-            action.setToolTip(tip)
-            action.setStatusTip(tip)
-        action.triggered.connect(lambda _checked=False: slot())
-        return action
-
     def _build_actions(self) -> None:
         view = self.timeline_view
-        self.open_action = self._action("&Open…", self.open_dialog, QKeySequence.StandardKey.Open,
-                                        "Open a FHIR R4 Bundle, NDJSON file or resource",
-                                        "open")
-        self.open_folder_action = self._action(
-            "Open &folder…", self.open_folder_dialog, "Ctrl+Shift+O",
-            "Open a folder of FHIR NDJSON files (a Bulk Data export)")
-        self.demo_action = self._action("Open &demo patient", self.open_demo, None,
-                                        "Open the fictional demo patient", "demo")
-        self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit,
-                                        "Quit Osler")
-        self.zoom_in_action = self._action("Zoom &in", view.zoom_in, ["+", "=", "Ctrl++"],
-                                           "Zoom in on the timeline (+, wheel)", "zoom-in")
-        self.zoom_out_action = self._action("Zoom &out", view.zoom_out, ["-", "Ctrl+-"],
-                                            "Zoom out (-, wheel)", "zoom-out")
-        self.fit_action = self._action("&Fit whole record", view.fit_all, ["0", "Ctrl+0"],
-                                       "Show the whole record (0)", "zoom-fit")
-        self.find_action = self._action("&Find…", self.focus_search, QKeySequence.StandardKey.Find,
-                                        "Search the timeline (Ctrl+F)", "search")
-        self.find_next_action = self._action("Find &next", view.next_match,
-                                             QKeySequence.StandardKey.FindNext)
-        self.find_prev_action = self._action("Find &previous", view.previous_match,
-                                             QKeySequence.StandardKey.FindPrevious)
-        self.set_now_action = self._action("Set '&now'…", self.ask_now, "Ctrl+T",
-                                           "Set the time the model sees the record up to",
-                                           "now")
-        self.clear_now_action = self._action("&Clear 'now' (whole record)",
-                                             lambda: view.set_now(None), "Ctrl+Shift+T")
-        self.about_action = self._action("&About Osler", self.show_about, None,
-                                         "Intended use, data sources and terms")
-        self.warnings_action = self._action("Import &warnings…", self.show_warnings, None,
-                                            "What the import skipped or could not read")
+
+        def act(key: str, handler) -> QAction:
+            return make_action(self, key, handler, _icon)
+
+        self.open_action = act("open", self.open_dialog)
+        self.open_folder_action = act("open_folder", self.open_folder_dialog)
+        self.new_case_action = act("new_case", self.new_case)
+        self.demo_action = act("demo", self.open_demo)
+        self.teaching_action = act("teaching", self.open_teaching)
+        self.quit_action = act("quit", self.close)
+        self.zoom_in_action = act("zoom_in", view.zoom_in)
+        self.zoom_out_action = act("zoom_out", view.zoom_out)
+        self.fit_action = act("fit", view.fit_whole_record)
+        self.episode_action = act("episode", self.show_current_episode)
+        self.find_action = act("find", self.focus_search)
+        self.find_next_action = act("find_next", view.next_match)
+        self.find_prev_action = act("find_previous", view.previous_match)
+        self.set_now_action = act("set_now", self.ask_now)
+        self.clear_now_action = act("clear_now", lambda: view.set_now(None))
+        self.about_action = act("about", self.show_about)
+        self.warnings_action = act("import_warnings", self.show_warnings)
         self.warnings_action.setEnabled(False)
-        self.clear_recent_action = self._action("Clear recent files", self._clear_recent)
+        self.clear_recent_action = act("clear_recent", self._clear_recent)
+        self.remember_recent_action = remember_recent_action(self, self.settings)
         self.theme_group = QActionGroup(self)
         self.theme_actions: dict[str, QAction] = {}
         for theme in ("light", "dark"):
@@ -226,8 +207,9 @@ class MainWindow(QMainWindow):
             action.triggered.connect(lambda _c=False, t=theme: self.set_theme(t))
             self.theme_group.addAction(action)
             self.theme_actions[theme] = action
-        for action in (self.zoom_in_action, self.zoom_out_action, self.fit_action):
-            # Window-wide, but a text field keeps its own '+', '-' and '0'.
+        for action in (self.zoom_in_action, self.zoom_out_action, self.fit_action,
+                       self.episode_action):
+            # Window-wide, but a text field keeps its own '+', '-', '0' and 'e'.
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
 
     def _build_menus(self) -> None:
@@ -235,6 +217,7 @@ class MainWindow(QMainWindow):
         file_menu = bar.addMenu("&File")
         file_menu.addAction(self.open_action)
         file_menu.addAction(self.open_folder_action)
+        file_menu.addAction(self.new_case_action)
         self.demo_menu = file_menu.addMenu("Open &demo case")
         self.demo_menu.setObjectName("demoMenu")
         try:
@@ -247,8 +230,7 @@ class MainWindow(QMainWindow):
             action.triggered.connect(lambda _c=False, p=case: self.open_path(p))
             self.demo_menu.addAction(action)
         self.demo_menu.setEnabled(bool(cases))
-        file_menu.addAction(self._action("&Teaching mode…", self.open_teaching, "Ctrl+Shift+L",
-                                          "Case library, teaching sessions, presentation mode"))
+        file_menu.addAction(self.teaching_action)
         self.recent_menu = file_menu.addMenu("&Recent files")
         self.recent_menu.setObjectName("recentMenu")
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
@@ -259,7 +241,8 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.quit_action)
 
         view_menu = bar.addMenu("&View")
-        for action in (self.zoom_in_action, self.zoom_out_action, self.fit_action):
+        for action in (self.zoom_in_action, self.zoom_out_action, self.fit_action,
+                       self.episode_action):
             view_menu.addAction(action)
         view_menu.addSeparator()
         view_menu.addAction(self.find_action)
@@ -334,6 +317,7 @@ class MainWindow(QMainWindow):
         view.nowChanged.connect(self._now_changed)
         view.viewChanged.connect(self._update_window_label)
         self.timeline_panel.undatedSelected.connect(self._show_event)
+        self.timeline_panel.attach(self.detail, self.trend)
 
     # --- public seams ---------------------------------------------------------
 
@@ -366,6 +350,7 @@ class MainWindow(QMainWindow):
     def open_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open a FHIR record",
                                               self.settings.last_directory(), FILE_FILTER)
+        forget_file_dialog_history(self.settings)
         if path:
             self.settings.set_last_directory(Path(path).parent)
             self.open_path(Path(path))
@@ -373,6 +358,7 @@ class MainWindow(QMainWindow):
     def open_folder_dialog(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Open a folder of FHIR NDJSON files",
                                                 self.settings.last_directory())
+        forget_file_dialog_history(self.settings)
         if path:
             self.settings.set_last_directory(Path(path))
             self.open_path(Path(path))
@@ -386,6 +372,32 @@ class MainWindow(QMainWindow):
         self.teaching_window.show()
         self.teaching_window.raise_()
 
+    def new_case(self) -> None:
+        """Close the record (nothing of it is kept) and start a case from a typed
+        presentation; the differential's presentation box takes it from here."""
+        self.cancel_import(quiet=True)
+        self.clear_record()
+        self.patient_label.setText("<b>New case from a presentation</b> · no record")
+        self.setWindowTitle("Osler — new case")
+        self.newCaseRequested.emit()
+
+    def clear_record(self) -> None:
+        """Show no record (the state before the first open)."""
+        self.loaded = None
+        self.current = None
+        self.current_path = None
+        self.timeline_panel.set_record(None)
+        self.detail.clear_event()
+        self.trend.clear()
+        self.warnings_action.setEnabled(False)
+        self.warnings_button.setVisible(False)
+        self._update_patient_label()
+        self._update_window_label()
+
+    def show_current_episode(self) -> None:
+        """The encounter at 'now' (or the last one); the whole record if the view cannot."""
+        self.timeline_view.show_current_episode()
+
     def open_demo(self) -> None:
         try:
             self.open_path(demo_case())
@@ -393,21 +405,17 @@ class MainWindow(QMainWindow):
             self._error("Demo patient not found", str(exc))
 
     def open_path(self, path: str | Path, patient_id: str | None = None,
-                  now: datetime | None = None) -> ImportJob:
-        """Import a record on a worker thread; the current record stays until it succeeds."""
-        if self.import_job is not None:
-            self.cancel_import(quiet=True)
-        job = ImportJob(Path(path))
-        job.signals.finished.connect(lambda loaded, j=job: self._import_finished(j, loaded))
-        job.signals.failed.connect(lambda message, j=job: self._import_failed(j, message))
-        job.signals.cancelled.connect(lambda j=job: self._import_cancelled(j))
-        self.import_job = job
-        self._jobs.add(job)
-        self._job_patient = patient_id
-        self._job_now = now
-        self._show_progress(f"Opening {Path(path).name}…")
-        self.pool.start(job)
-        return job
+                  now: datetime | None = None) -> TaskHandle:
+        """Import a record on a worker thread; the current record stays until it succeeds.
+        A newer open supersedes (and cancels) an import still running."""
+        path = Path(path)
+        self._job_path, self._job_patient, self._job_now = path, patient_id, now
+        self._user_cancelled = False
+        self._show_progress(f"Opening {path.name}…")
+        self.import_job = self.tasks.run(
+            lambda token: load_record(path, token), self._import_finished,
+            self._import_error, self._import_cancelled, key="import")
+        return self.import_job
 
     def cancel_import(self, quiet: bool = False) -> None:
         """Stop the import in progress; the record on screen stays."""
@@ -418,21 +426,13 @@ class MainWindow(QMainWindow):
         self.import_job = None
         self._hide_progress()
         if not quiet:
-            self._user_cancelled.add(job)
-            self.statusBar().showMessage(f"Cancelled opening {job.path.name}", 5000)
+            self._user_cancelled = True
+            name = self._job_path.name if self._job_path else "the record"
+            self.statusBar().showMessage(f"Cancelled opening {name}", 5000)
 
-    def _forget(self, job: ImportJob) -> bool:
-        """Drop a finished job; True if it is the one the window is waiting for."""
-        self._jobs.discard(job)
-        if job is not self.import_job:
-            return False
+    def _import_finished(self, loaded: LoadedRecord) -> None:
         self.import_job = None
         self._hide_progress()
-        return True
-
-    def _import_finished(self, job: ImportJob, loaded: LoadedRecord) -> None:
-        if not self._forget(job):
-            return
         result = loaded.result
         if not result.timelines:
             self._import_failed_message(
@@ -455,9 +455,19 @@ class MainWindow(QMainWindow):
         if self._job_now is not None:
             self.timeline_view.set_now(self._job_now)
 
-    def _import_failed(self, job: ImportJob, message: str) -> None:
-        if self._forget(job):
-            self._import_failed_message(message)
+    def _import_error(self, exc: BaseException) -> None:
+        """Bad input is a message naming what and where; anything else a bug, reported."""
+        self.import_job = None
+        self._hide_progress()
+        path = self._job_path
+        if isinstance(exc, INPUT_ERRORS):
+            message = str(exc)
+        elif isinstance(exc, MemoryError):
+            message = f"{path}: not enough memory to open this record"
+        else:
+            message = (f"{path}: internal error while importing "
+                       f"({type(exc).__name__}: {exc})")
+        self._import_failed_message(message)
 
     def _import_failed_message(self, message: str) -> None:
         what = "The record could not be opened"
@@ -466,16 +476,12 @@ class MainWindow(QMainWindow):
         self._error("Could not open record", f"{what}.\n\n{message}")
         self.recordFailed.emit(message)
 
-    def _import_cancelled(self, job: ImportJob) -> None:
-        self._jobs.discard(job)
-        by_user = job in self._user_cancelled
-        self._user_cancelled.discard(job)
-        if job is self.import_job:
-            self.import_job = None
+    def _import_cancelled(self) -> None:
+        by_user = self._user_cancelled
+        self._user_cancelled = False
+        if by_user or self.import_job is None:
             self._hide_progress()
-        elif not by_user:
-            return  # superseded by a newer open: nothing to report
-        self.importCancelled.emit()
+            self.importCancelled.emit()
 
     def choose_patient(self, loaded: LoadedRecord) -> str | None:
         """Ask which patient to open when the input holds several."""
@@ -585,21 +591,14 @@ class MainWindow(QMainWindow):
         self.nowChanged.emit(when)
 
     def ask_now(self) -> None:
-        """Set the 'now' cursor by typing a date (keyboard alternative to dragging)."""
-        current = self.timeline_view.now()
-        text, ok = QInputDialog.getText(
-            self, "Set 'now'",
-            "The model sees only events up to this date/time (FHIR format, e.g. 2024-03-04 "
-            "or 2024-03-04T15:00:00Z). Leave empty for the whole record:",
-            text=current.isoformat() if current else "")
-        if not ok:
-            return
-        from osler.ui.app import parse_at
+        """Set the 'now' cursor with a calendar or typed date (keyboard alternative to dragging)."""
+        from osler.ui.now_dialog import ask_now
 
-        try:
-            self.timeline_view.set_now(parse_at(text) if text.strip() else None)
-        except ValueError as exc:
-            self._error("Not a date", str(exc))
+        record = self.current
+        bounds = (record.start, record.end) if record is not None else None
+        accepted, when = ask_now(self, self.timeline_view.now(), bounds)
+        if accepted:
+            self.timeline_view.set_now(when)
 
     def focus_search(self) -> None:
         self.timeline_panel.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
@@ -618,6 +617,7 @@ class MainWindow(QMainWindow):
         if recent:
             self.recent_menu.addSeparator()
         self.recent_menu.addAction(self.clear_recent_action)
+        self.recent_menu.addAction(self.remember_recent_action)
         self.clear_recent_action.setEnabled(bool(recent))
 
     def _clear_recent(self) -> None:

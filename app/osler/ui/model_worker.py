@@ -12,20 +12,16 @@ import contextlib
 import gc
 import threading
 import time
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from osler.errors import INPUT_ERRORS
-from osler.findings import Finding
 from osler.knowledge import KnowledgeBase
-from osler.reasoning.differential import Differential
 from osler.reasoning.runtime import ModelInfo
-from osler.record import Timeline
-from osler.ui.whatif import WhatIf
+from osler.session.request import BaseCache, DdxRequest, DdxResult, compute
 
 SOURCES = ("shipped", "kb", "folder")
 """shipped: the model in models/osler-ddx (the KB posterior if it is missing); kb: the KB's
@@ -61,30 +57,6 @@ class LoadedModel:
     seconds: float = 0.0
 
 
-@dataclass(frozen=True, slots=True)
-class DdxRequest:
-    """One differential to compute: a record at a time, with what-if edits."""
-
-    seq: int
-    timeline: Timeline
-    at: datetime | None = None
-    whatif: WhatIf = field(default_factory=WhatIf)
-    top: int = 10
-    rationale: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class DdxResult:
-    """A computed differential and the record's own findings it started from."""
-
-    seq: int
-    differential: Differential
-    record_findings: tuple[Finding, ...]
-    whatif: WhatIf
-    at: datetime | None
-    seconds: float
-
-
 class ModelWorker(QObject):
     """Lives on its own QThread; every slot runs there."""
 
@@ -106,8 +78,7 @@ class ModelWorker(QObject):
         self.cancel = threading.Event()
         self.latest_seq = 0  # set from the UI thread; an int store is atomic in CPython
         self.computing = False
-        self._base: dict[datetime | None, Differential] = {}
-        self._cached_timeline: Timeline | None = None
+        self._cache = BaseCache()
 
     # --- loading -----------------------------------------------------------------
 
@@ -169,8 +140,7 @@ class ModelWorker(QObject):
             self.loadCancelled.emit()
             return
         old, self.service = self.service, svc
-        self._base.clear()
-        self._cached_timeline = None
+        self._cache.clear()
         if old is not None:
             _unload(old)
         info = svc.engine.info
@@ -199,20 +169,9 @@ class ModelWorker(QObject):
             self.computeFailed.emit(request.seq, "no model is loaded")
             return
         self.computing = True
-        t0 = time.perf_counter()
         try:
-            llm = self.loaded_model is not None and self.loaded_model.is_llm
-            if request.whatif.active:
-                base = self._record_differential(request, False)
-                diff = self.service.run_findings(
-                    request.whatif.apply(base.findings), base.case.age, base.case.sex,
-                    request.top, request.timeline.patient.id, base.at,
-                    timeline=request.timeline, when=request.at)
-            else:
-                base = diff = self._record_differential(request, request.rationale and llm)
-            self.computed.emit(DdxResult(request.seq, diff, tuple(base.findings),
-                                         request.whatif, request.at,
-                                         time.perf_counter() - t0))
+            self.computed.emit(compute(self.service, request, self._cache,
+                                       lambda text: self.token.emit(request.seq, text)))
         except INPUT_ERRORS as exc:
             self.computeFailed.emit(request.seq, str(exc))
         except Exception as exc:  # keep the app running; say what failed
@@ -221,30 +180,13 @@ class ModelWorker(QObject):
         finally:
             self.computing = False
 
-    def _record_differential(self, request: DdxRequest, rationale: bool) -> Differential:
-        """The record's own differential at `at`, cached for the record on screen (a cached
-        one without a rationale is recomputed when a rationale is asked for)."""
-        if request.timeline is not self._cached_timeline:
-            self._base.clear()  # only the current record is cached (and kept alive)
-            self._cached_timeline = request.timeline
-        cached = self._base.get(request.at)
-        if cached is None or (rationale and cached.rationale is None):
-            if len(self._base) > 32:
-                self._base.clear()
-            cached = self._base[request.at] = self.service.run(
-                timeline=request.timeline, at=request.at, top=request.top,
-                rationale=rationale,
-                on_token=lambda text: self.token.emit(request.seq, text))
-        return cached
-
     @Slot()
     def shutdown(self) -> None:
         """Free the model (called on the worker thread before it stops)."""
         if self.service is not None:
             _unload(self.service)
             self.service = None
-        self._base.clear()
-        self._cached_timeline = None
+        self._cache.clear()
         thread = QThread.currentThread()
         app = QCoreApplication.instance()
         if thread == self.thread() and (app is None or thread != app.thread()):
@@ -275,3 +217,7 @@ def model_folder_kind(folder: str | Path) -> str:
     if (path / "config.json").is_file():
         return "llm"
     return "unknown"
+
+
+__all__ = ["DdxRequest", "DdxResult", "LoadedModel", "ModelRequest", "ModelThread",
+           "ModelWorker"]

@@ -5,7 +5,7 @@ Each returns plain values; the controller turns them into an OverrideRequest.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QTimer, Signal
+from PySide6.QtCore import Qt, QThreadPool, QTimer
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -29,13 +29,18 @@ from osler.ui.diagnosis_search import (
     icd10_index_ready,
     search_diagnoses,
 )
+from osler.ui.tasks import TaskRunner
 
 NO_REASON = ""
+CHOOSE = "choose a reason…"  # the empty first entry: no reason is ever chosen for the user
 
 
 def _reason_combo(optional: bool, default: str | None = None) -> QComboBox:
+    """Coded reasons after an empty 'choose a reason…' (selected unless DEFAULT is given:
+    the audit trail must hold the reason the clinician chose, not one chosen for them)."""
     combo = QComboBox()
     combo.setAccessibleName("Reason")
+    combo.addItem(CHOOSE, None)
     if optional:
         combo.addItem("(no coded reason)", NO_REASON)
     for r in REASONS.values():
@@ -43,6 +48,10 @@ def _reason_combo(optional: bool, default: str | None = None) -> QComboBox:
     if default:
         combo.setCurrentIndex(max(0, combo.findData(default)))
     return combo
+
+
+def _reason_chosen(combo: QComboBox) -> bool:
+    return combo.currentData() is not None
 
 
 class ReasonDialog(QDialog):
@@ -75,13 +84,22 @@ class ReasonDialog(QDialog):
         buttons.accepted.connect(self._try_accept)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
+        self.ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.reason.currentIndexChanged.connect(lambda _i: self._update_ok())
+        self._update_ok()
         self.resize(480, self.sizeHint().height())
 
     def _try_accept(self) -> None:
+        if not _reason_chosen(self.reason):
+            self.problem.setText("Choose a reason.")
+            return
         if self.reason_code() == "other" and not self.reason_text():
             self.problem.setText("'Other' needs a few words saying why.")
             return
         self.accept()
+
+    def _update_ok(self) -> None:
+        self.ok.setEnabled(_reason_chosen(self.reason))
 
     def reason_code(self) -> str:
         return str(self.reason.currentData())
@@ -136,29 +154,6 @@ class CommentDialog(QDialog):
         return self.text.toPlainText().strip()
 
 
-class _IndexSignals(QObject):
-    ready = Signal(object)
-
-
-class _IndexJob(QRunnable):
-    """Builds the ICD-10-CM index off the UI thread (about two seconds, once per process)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.setAutoDelete(False)  # kept in _RUNNING until it has reported
-        self.signals = _IndexSignals()
-
-    def run(self) -> None:
-        try:
-            index: Icd10Index | None = icd10_index()
-        except Exception:  # the KB search still works without it
-            index = None
-        self.signals.ready.emit(index)
-
-
-_RUNNING: set[_IndexJob] = set()
-
-
 class AddDiagnosisDialog(QDialog):
     """Search the knowledge base (name, synonym, ICD-10) and ICD-10-CM; pick one to add."""
 
@@ -187,7 +182,7 @@ class AddDiagnosisDialog(QDialog):
         self.results.setAccessibleName("Matching diagnoses")
         layout.addWidget(self.results, 1)
         form = QFormLayout()
-        self.reason = _reason_combo(True, "findings-not-in-record")
+        self.reason = _reason_combo(True)
         form.addRow("&Reason:", self.reason)
         self.text = QPlainTextEdit()
         self.text.setAccessibleName("Explanation")
@@ -208,15 +203,15 @@ class AddDiagnosisDialog(QDialog):
         self.search.returnPressed.connect(self.refresh)
         self.results.itemDoubleClicked.connect(lambda _i: self._try_accept())
         self.results.currentRowChanged.connect(lambda _r: self._update_ok())
+        self.reason.currentIndexChanged.connect(lambda _i: self._update_ok())
         self._update_ok()
         if self.index is None:
             self.status.setText("Loading ICD-10-CM codes… (knowledge-base conditions are "
                                 "searchable now)")
-            job = _IndexJob()
-            _RUNNING.add(job)
-            job.signals.ready.connect(self._index_ready)
-            job.signals.ready.connect(lambda _i, j=job: _RUNNING.discard(j))
-            (pool or QThreadPool.globalInstance()).start(job)
+            # About two seconds, once per process; the KB search works meanwhile.
+            self.tasks = TaskRunner(self, pool)
+            self.tasks.run(lambda _token: icd10_index(), self._index_ready,
+                           lambda _exc: self._index_ready(None), key="icd10")
 
     def _index_ready(self, index: Icd10Index | None) -> None:
         self.index = index
@@ -241,10 +236,13 @@ class AddDiagnosisDialog(QDialog):
 
     def _update_ok(self) -> None:
         ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
-        ok.setEnabled(self.choice() is not None)
+        ok.setEnabled(self.choice() is not None and _reason_chosen(self.reason))
 
     def _try_accept(self) -> None:
         if self.choice() is None:
+            return
+        if not _reason_chosen(self.reason):
+            self.status.setText("Choose a reason (or '(no coded reason)').")
             return
         if self.reason_code() == "other" and not self.reason_text():
             self.status.setText("'Other' needs a few words saying why.")
@@ -256,7 +254,8 @@ class AddDiagnosisDialog(QDialog):
         return item.data(Qt.ItemDataRole.UserRole) if item is not None else None
 
     def reason_code(self) -> str | None:
-        return str(self.reason.currentData()) or None
+        data = self.reason.currentData()
+        return str(data) if data else None
 
     def reason_text(self) -> str | None:
         return self.text.toPlainText().strip() or None

@@ -72,8 +72,9 @@ class SelfCheckDialog(QDialog):
         layout = QVBoxLayout(self)
         intro = ("Welcome to Osler. This first check shows whether this computer can run Osler "
                  "offline and keep its audit trail. " if first_run else "")
-        self.intro = QLabel(intro + "The checks load the model and run the demo patient with "
-                            "every network connection refused.")
+        self.plain_intro = ("The checks load the model and run the demo patient with every "
+                            "network connection refused.")
+        self.intro = QLabel(intro + self.plain_intro)
         self.intro.setWordWrap(True)
         layout.addWidget(self.intro)
         self.tree = QTreeWidget()
@@ -185,6 +186,14 @@ class SelfCheckDialog(QDialog):
         self.controller.open_audit(create=True)
 
     def showEvent(self, event: Any) -> None:
+        """Every opening checks afresh: a cached result could hide what changed since (a
+        keyring unlocked, a model replaced, a folder made read-only)."""
         super().showEvent(event)
-        if not self.checks and (self.job is None):
+        if not event.spontaneous():  # shown by the app, not restored from minimised
             self.run_checks()
+
+    def hideEvent(self, event: Any) -> None:
+        """The window keeps this dialog: the first-run welcome is not repeated next time."""
+        super().hideEvent(event)
+        if not event.spontaneous():
+            self.intro.setText(self.plain_intro)

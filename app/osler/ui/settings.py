@@ -1,7 +1,10 @@
-"""What the window remembers between runs (QSettings): layout, theme, recent file paths,
-the clinician id and the model choice.
+"""What the window remembers between runs (QSettings): layout, theme, the clinician id, the
+model choice and, only when the user opts in, the recent files.
 
-Only paths, layout and preferences are stored, never patient names or record content.
+The settings file is plain text. Record file names often name the patient (Synthea writes
+"Abe604_Kulas532_<uuid>.json"), so the recent-files list lives in memory for the session
+unless the user ticks "Remember recent files"; lists written by older versions are removed
+at start. Never patient names or record content otherwise.
 """
 
 from __future__ import annotations
@@ -13,6 +16,11 @@ from PySide6.QtCore import QByteArray, QSettings
 ORGANIZATION = "Osler"
 APPLICATION = "Osler"
 MAX_RECENT = 10
+RECENT_KEY = "recent/files"
+DIRECTORY_KEY = "recent/directory"
+REMEMBER_RECENT_KEY = "privacy/remember_recent_files"
+REMEMBER_RECENT_TEXT = ("Remember recent files (file names, which may contain patient names, "
+                        "are stored unencrypted in the settings file)")
 THEMES = ("light", "dark")
 
 
@@ -21,11 +29,16 @@ class AppSettings:
 
     def __init__(self, settings: QSettings | None = None):
         self.qsettings = settings if settings is not None else QSettings(ORGANIZATION, APPLICATION)
+        self._session_recent: list[Path] = []
+        self._session_directory = ""
+        if not self.remember_recent():
+            self._forget_stored_recent()  # written by a version that always kept them
 
     def reset(self) -> None:
         """Forget everything (window layout, theme, recent files)."""
         self.qsettings.clear()
         self.qsettings.sync()
+        self._session_recent, self._session_directory = [], ""
 
     def sync(self) -> None:
         """Write pending changes to disk."""
@@ -33,9 +46,28 @@ class AppSettings:
 
     # --- recent files -------------------------------------------------------
 
+    def remember_recent(self) -> bool:
+        """True when the user chose to keep recent files between runs (stored unencrypted)."""
+        return str(self.qsettings.value(REMEMBER_RECENT_KEY, "")) == "1"
+
+    def set_remember_recent(self, on: bool) -> None:
+        """Opt in (the session's list is written from now on) or out (it is erased)."""
+        if on:
+            recent, folder = self.recent_files(), self.last_directory()
+            self.qsettings.setValue(REMEMBER_RECENT_KEY, "1")
+            self._write_recent(recent)
+            if folder:
+                self.qsettings.setValue(DIRECTORY_KEY, folder)
+        else:
+            self.qsettings.remove(REMEMBER_RECENT_KEY)
+            self._forget_stored_recent()
+        self.qsettings.sync()
+
     def recent_files(self) -> list[Path]:
         """Recently opened records, newest first (paths only)."""
-        value = self.qsettings.value("recent/files", [])
+        if not self.remember_recent():
+            return self._session_recent[:MAX_RECENT]
+        value = self.qsettings.value(RECENT_KEY, [])
         if isinstance(value, str):  # QSettings returns a bare string for one-item lists
             value = [value]
         paths = [Path(v) for v in value or [] if isinstance(v, str) and v]
@@ -44,12 +76,25 @@ class AppSettings:
     def add_recent(self, path: Path) -> None:
         """Put a path first in the recent list (absolute, de-duplicated)."""
         path = Path(path).resolve()
-        paths = [p for p in self.recent_files() if p != path]
-        self.qsettings.setValue("recent/files", [str(p) for p in [path, *paths][:MAX_RECENT]])
+        paths = [path, *(p for p in self.recent_files() if p != path)][:MAX_RECENT]
+        self._session_recent = paths
+        if self.remember_recent():
+            self._write_recent(paths)
 
     def clear_recent(self) -> None:
         """Forget the recent files list."""
-        self.qsettings.remove("recent/files")
+        self._session_recent = []
+        self.qsettings.remove(RECENT_KEY)
+
+    def _write_recent(self, paths: list[Path]) -> None:
+        self.qsettings.setValue(RECENT_KEY, [str(p) for p in paths])
+
+    def _forget_stored_recent(self) -> None:
+        stored = [k for k in (RECENT_KEY, DIRECTORY_KEY) if self.qsettings.contains(k)]
+        for key in stored:
+            self.qsettings.remove(key)
+        if stored:
+            self.qsettings.sync()
 
     def last_opened(self) -> Path | None:
         """The most recently opened record, if it still exists."""
@@ -57,12 +102,16 @@ class AppSettings:
         return recent[0] if recent and recent[0].exists() else None
 
     def last_directory(self) -> str:
-        """Folder the Open dialog starts in."""
-        value = self.qsettings.value("recent/directory", "")
+        """Folder the Open dialog starts in (a folder may be named after a patient too)."""
+        if not self.remember_recent():
+            return self._session_directory
+        value = self.qsettings.value(DIRECTORY_KEY, "")
         return value if isinstance(value, str) else ""
 
     def set_last_directory(self, folder: Path) -> None:
-        self.qsettings.setValue("recent/directory", str(folder))
+        self._session_directory = str(folder)
+        if self.remember_recent():
+            self.qsettings.setValue(DIRECTORY_KEY, str(folder))
 
     # --- appearance ---------------------------------------------------------
 

@@ -7,8 +7,9 @@ so the cost depends on the pixels shown rather than on the size of the record.
 
 from __future__ import annotations
 
+import bisect
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -31,6 +32,8 @@ BIN_PX = 3
 MIN_SECONDS_PER_PX = 0.5
 HIT_PX = 5
 FLASHES = 6
+MIN_LABEL_PX = 36
+LABEL_GAP = 4
 
 @dataclass(frozen=True, slots=True)
 class LaneSlot:
@@ -53,6 +56,31 @@ class FrameStats:
     points: int = 0
     spans: int = 0
     aggregated_lanes: int = 0
+    labels: list[tuple[QRectF, str]] = field(default_factory=list)  # drawn text, where
+
+
+class LabelRows:
+    """Where labels were drawn this frame, per lane row, so that no two ever overlap."""
+
+    def __init__(self) -> None:
+        self._taken: dict[tuple[int, int], list[tuple[float, float]]] = {}
+
+    def room(self, key: tuple[int, int], left: float, right: float
+             ) -> tuple[float, float] | None:
+        """The stretch of [left, right] free of labels in this row, starting as far left as
+        it can; None when less than MIN_LABEL_PX is left."""
+        for a, b in self._taken.get(key, ()):
+            if b + LABEL_GAP <= left:
+                continue
+            if a - LABEL_GAP <= left:
+                left = b + LABEL_GAP
+                continue
+            right = min(right, a - LABEL_GAP)
+            break
+        return (left, right) if right - left >= MIN_LABEL_PX else None
+
+    def take(self, key: tuple[int, int], left: float, right: float) -> None:
+        bisect.insort(self._taken.setdefault(key, []), (left, right))
 
 
 def _premultiply(colour: QColor) -> np.uint32:
@@ -86,6 +114,7 @@ class TimelinePainter:
     _small: QFont
     _bold: QFont
     stats: FrameStats
+    _labels: LabelRows
 
 
     def _paint(self, p: QPainter) -> None:
@@ -93,6 +122,7 @@ class TimelinePainter:
         w, h = self.width(), self.height()
         p.fillRect(0, 0, w, h, QColor(c.background))
         self.stats = FrameStats()
+        self._labels = LabelRows()
         if self._layout is None or not self._layout.lanes:
             self._paint_empty(p)
             return
@@ -283,16 +313,31 @@ class TimelinePainter:
         p.setFont(self._small)
         fm = QFontMetrics(self._small)
         p.setPen(QColor(self._colours.text))
+        judge = self._layout.judge if self._layout is not None else None
         order = np.argsort(xs, kind="stable")
         for k, j in enumerate(order):
             x = float(xs[j]) + MARKER / 2 + 3
             nxt = float(xs[order[k + 1]]) - MARKER if k + 1 < len(order) else self.width() - 4
-            room = nxt - x
-            if room < 40:
+            i = int(pts[j])
+            key = (slot.lane, int(lane.rows[i]) if lane.row_count > 1 else 0)
+            free = self._labels.room(key, x, nxt)
+            if free is None or free[0] > x:  # a label must start next to its marker
                 continue
-            text = fm.elidedText(summary(lane.events[int(pts[j])]),
-                                 Qt.TextElideMode.ElideRight, int(room))
-            p.drawText(QPointF(x, float(ys[j]) + fm.ascent() / 2 - 1), text)
+            text = fm.elidedText(summary(lane.events[i], judge), Qt.TextElideMode.ElideRight,
+                                 int(free[1] - x))
+            h = min(float(fm.height()), slot.row_h - 1)
+            self._draw_label(p, fm, key, x, float(ys[j]) - h / 2, h, text)
+
+    def _draw_label(self, p: QPainter, fm: QFontMetrics, key: tuple[int, int], x: float,
+                    top: float, h: float, text: str) -> None:
+        """Draw one label left-aligned at x, vertically centred in [top, top + h]."""
+        if not text:
+            return
+        width = float(fm.horizontalAdvance(text))
+        rect = QRectF(x, top, width + 1, h)
+        p.drawText(rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text)
+        self._labels.take(key, x, x + width)
+        self.stats.labels.append((rect, text))
 
     def _paint_spans(self, p: QPainter, slot: LaneSlot, lane: Lane, spans: np.ndarray,
                      colour: QColor) -> None:
@@ -342,13 +387,15 @@ class TimelinePainter:
             ink = QColor("#FFFFFF") if fill.lightness() < 150 else QColor("#000000")
             p.setPen(ink)
             for k, i in enumerate(spans):
-                room = float(x1[k] - max(x0[k], LABEL_W)) - 6
-                if room < 36:
+                # Inside its own bar, and clear of labels already in the row (rows past
+                # MAX_ROWS are shared, so bars there can overlap).
+                key = (slot.lane, int(rows[k]))
+                free = self._labels.room(key, max(x0[k], LABEL_W) + 3, float(x1[k]) - 3)
+                if free is None:
                     continue
                 text = fm.elidedText(lane.events[int(i)].display, Qt.TextElideMode.ElideRight,
-                                     int(room))
-                p.drawText(QRectF(max(x0[k], LABEL_W) + 3, tops[k], room, h),
-                           Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text)
+                                     int(free[1] - free[0]))
+                self._draw_label(p, fm, key, free[0], float(tops[k]), h, text)
 
     def _paint_span_coverage(self, p: QPainter, slot: LaneSlot, lane: Lane, x0: np.ndarray,
                              x1: np.ndarray, rows: np.ndarray, h: float, fill: QColor) -> None:

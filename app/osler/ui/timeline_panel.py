@@ -3,29 +3,92 @@ and the 'now' cursor readout."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QResizeEvent
+from PySide6.QtCore import QPoint, QRect, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
-    QFrame,
     QHBoxLayout,
     QLabel,
+    QLayout,
+    QLayoutItem,
     QLineEdit,
     QMenu,
-    QScrollArea,
-    QStyle,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from osler.record import EventKind
+from osler.ui.event_details import EventDetails
 from osler.ui.event_text import format_when, summary
 from osler.ui.timeline_layout import TimelineLayout
 from osler.ui.timeline_view import TimelineView
+from osler.ui.trend_plot import TrendPlot
 
 MAX_UNDATED_MENU = 300
+
+
+class FlowLayout(QLayout):
+    """Items left to right, wrapping onto more lines when the width runs out (Qt's own
+    flow layout example): the lane filters stay readable without a horizontal scroll bar."""
+
+    def __init__(self, parent: QWidget | None = None, h_spacing: int = 10, v_spacing: int = 2):
+        super().__init__(parent)
+        self._items: list[QLayoutItem] = []
+        self._h, self._v = h_spacing, v_spacing
+
+    def addItem(self, item: QLayoutItem) -> None:
+        self._items.append(item)
+
+    def count(self) -> int:
+        return len(self._items)
+
+    def itemAt(self, index: int) -> QLayoutItem | None:
+        return self._items[index] if 0 <= index < len(self._items) else None
+
+    def takeAt(self, index: int) -> QLayoutItem | None:
+        return self._items.pop(index) if 0 <= index < len(self._items) else None
+
+    def expandingDirections(self) -> Qt.Orientation:
+        return Qt.Orientation(0)
+
+    def hasHeightForWidth(self) -> bool:
+        return True
+
+    def heightForWidth(self, width: int) -> int:
+        return self._arrange(QRect(0, 0, width, 0), move=False)
+
+    def setGeometry(self, rect: QRect) -> None:
+        super().setGeometry(rect)
+        self._arrange(rect, move=True)
+
+    def sizeHint(self) -> QSize:
+        return self.minimumSize()
+
+    def minimumSize(self) -> QSize:
+        size = QSize()
+        for item in self._items:
+            size = size.expandedTo(item.minimumSize())
+        m = self.contentsMargins()
+        return size + QSize(m.left() + m.right(), m.top() + m.bottom())
+
+    def _arrange(self, rect: QRect, move: bool) -> int:
+        """Place the items in rows inside rect (or only measure); the height they need."""
+        m = self.contentsMargins()
+        area = rect.adjusted(m.left(), m.top(), -m.right(), -m.bottom())
+        x, y, line_h = area.x(), area.y(), 0
+        for item in self._items:
+            if item.isEmpty():
+                continue
+            hint = item.sizeHint()
+            if x > area.x() and x + hint.width() > area.right() + 1:
+                x, y, line_h = area.x(), y + line_h + self._v, 0
+            if move:
+                item.setGeometry(QRect(QPoint(x, y), hint))
+            x += hint.width() + self._h
+            line_h = max(line_h, hint.height())
+        return y + line_h - rect.y() + m.bottom()
 
 
 class TimelinePanel(QWidget):
@@ -43,22 +106,13 @@ class TimelinePanel(QWidget):
         outer.setContentsMargins(0, 0, 0, 0)
         outer.setSpacing(2)
 
-        # Row 1: lane filters (one checkbox per kind present).
+        # Row 1: lane filters (one checkbox per kind present), wrapping onto more lines.
         self._filter_host = QWidget()
-        self._filter_row = QHBoxLayout(self._filter_host)
+        self._filter_host.setObjectName("laneFilters")
+        self._filter_host.setAccessibleName("Lane filters")
+        self._filter_row = FlowLayout(self._filter_host)
         self._filter_row.setContentsMargins(6, 2, 6, 2)
-        self._filter_row.setSpacing(10)
-        scroll = QScrollArea()
-        scroll.setObjectName("laneFilters")
-        scroll.setAccessibleName("Lane filters")
-        scroll.setWidget(self._filter_host)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
-        scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self._filter_scroll = scroll
-        self._fit_filter_row()
-        outer.addWidget(scroll)
+        outer.addWidget(self._filter_host)
 
         # Row 2: search, next/previous, undated, now.
         row = QHBoxLayout()
@@ -147,23 +201,32 @@ class TimelinePanel(QWidget):
                 lambda on, kind=lane.kind: self.view.set_kind_visible(kind, on))
             self.checkboxes[lane.kind.value] = box
             self._filter_row.addWidget(box)
-        self._filter_row.addStretch(1)
-        # New checkboxes are shown (and counted in the size hint) on the next event loop turn.
-        QTimer.singleShot(0, self._fit_filter_row)
+        self._filter_row.invalidate()
         self._build_undated_menu(layout)
         self._show_now(self.view.now())
 
-    def _fit_filter_row(self) -> None:
-        """Make room for the row's scroll bar only when the checkboxes overflow."""
-        scroll = self._filter_scroll
-        base = max(self._filter_host.sizeHint().height(), self.fontMetrics().height() + 10)
-        overflow = self._filter_host.sizeHint().width() > scroll.width()
-        bar = scroll.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
-        scroll.setFixedHeight(base + (bar if overflow else 0))
+    # --- the detail pane and trend beside the timeline ------------------------
 
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        self._fit_filter_row()
+    def attach(self, details: EventDetails | None = None, trend: TrendPlot | None = None
+               ) -> None:
+        """Let the detail pane and the trend plot read this timeline: its abnormal rules,
+        the stack of events under a click, a report's analytes; the trend clears when an
+        event it cannot plot is selected. Safe to call more than once."""
+        if details is not None and details.view is None:
+            details.follow(self.view)
+        if trend is not None and trend.view is None:
+            trend.follow(self.view)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        # The window builds the panes beside the timeline; when it has not attached them
+        # itself, the ones in the same window are found here, once shown together.
+        window = self.window()
+        if window is not self:
+            details = window.findChildren(EventDetails)
+            trends = window.findChildren(TrendPlot)
+            self.attach(details[0] if len(details) == 1 else None,
+                        trends[0] if len(trends) == 1 else None)
+        super().showEvent(event)
 
     def _build_undated_menu(self, layout: TimelineLayout | None) -> None:
         undated = layout.undated if layout is not None else []

@@ -7,7 +7,7 @@ import math
 from datetime import UTC, datetime
 
 import numpy as np
-from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
     QContextMenuEvent,
@@ -24,7 +24,13 @@ from PySide6.QtWidgets import QMenu, QSizePolicy, QToolTip, QWidget
 from osler.record import Event, EventKind
 from osler.ui.event_text import format_when, summary, tooltip_html
 from osler.ui.theme import LIGHT, TimelineColours
-from osler.ui.timeline_layout import Lane, TimelineLayout
+from osler.ui.timeline_layout import (
+    Lane,
+    TimelineLayout,
+    episode_range,
+    focus_range,
+    with_margin,
+)
 from osler.ui.timeline_paint import (
     AXIS_H,
     FLASHES,
@@ -42,11 +48,11 @@ from osler.ui.timeline_paint import (
 )
 
 KEYS_HELP = (
-    "Wheel or plus/minus to zoom, drag or arrow keys to pan, Home/End for the first and "
-    "last events, 0 to fit. Ctrl+Left/Right selects the previous/next event, Up/Down "
-    "moves between lanes. Drag the purple 'now' line to set what the model sees."
+    "Wheel or plus/minus to zoom (around 'now' when it is set), drag or arrow keys to pan, "
+    "Home/End for the first and last events, 0 to fit the whole record. Ctrl+Left/Right "
+    "selects the previous/next event, Up/Down moves between lanes. Drag the purple 'now' "
+    "line to set what the model sees."
 )
-
 
 
 class TimelineView(TimelinePainter, QWidget):
@@ -91,24 +97,42 @@ class TimelineView(TimelinePainter, QWidget):
         self._dragging_now = False
         self._panning = False
         self._last_click: tuple[QPoint, list[str]] | None = None
+        # (t0, seconds per pixel) of the current-episode view while the user has not moved
+        # it: resizing and a new 'now' outside it then show the episode again.
+        self._episode_view: tuple[float, float] | None = None
         self._slots: list[LaneSlot] = []
         self.stats = FrameStats()
         self._small = QFont(self.font())
-        self._small.setPointSizeF(max(7.0, self.font().pointSizeF() * 0.85))
         self._bold = QFont(self.font())
+        self._derive_fonts()
+
+    def _derive_fonts(self) -> None:
+        """The painting fonts follow the widget's font (presentation mode enlarges it)."""
+        base = self.font()
+        self._small = QFont(base)
+        self._small.setPointSizeF(max(7.0, base.pointSizeF() * 0.85))
+        self._bold = QFont(base)
         self._bold.setBold(True)
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.FontChange:
+            self._derive_fonts()
+            self.update()
+        super().changeEvent(event)
 
     # --- record ---------------------------------------------------------------
 
     def set_record(self, layout: TimelineLayout | None) -> None:
-        """Show a record's layout (or nothing); keeps the filters, resets selection and zoom."""
+        """Show a record's layout (or nothing) on its current episode; keeps the filters,
+        resets selection and zoom."""
         self._layout = layout
         self._selected = None
+        self._last_click = None
         had_now, self._now = self._now is not None, None
         self._flash.stop()
         self._flash_left = 0
         self._relayout()
-        self.fit_all()
+        self.show_current_episode()
         self._apply_search(self._search_text, emit=True)
         if had_now:
             self.nowChanged.emit(None)
@@ -223,11 +247,37 @@ class TimelineView(TimelinePainter, QWidget):
         self.viewChanged.emit()
         self.update()
 
-    def fit_all(self) -> None:
+    def fit_whole_record(self) -> None:
         """Zoom to show the whole record."""
         start, end = self._extent()
         pad = (end - start) * 0.03
         self.set_window(start - pad, end + pad)
+
+    def fit_all(self) -> None:
+        """The old name of fit_whole_record."""
+        self.fit_whole_record()
+
+    def current_episode(self) -> tuple[float, float] | None:
+        """(start, end), epoch seconds, of the encounter at 'now', else of the last one
+        (before 'now', when set); None when the record has no encounter to show."""
+        return None if self._layout is None else episode_range(self._layout, self._now)
+
+    def show_current_episode(self) -> None:
+        """Show the current episode (see current_episode) with a margin, and 'now' if set;
+        the whole record when there is no encounter."""
+        episode = self.current_episode()
+        if episode is None:
+            self.fit_whole_record()
+        else:
+            start, end = episode
+            if self._now is not None:
+                start, end = min(start, self._now), max(end, self._now)
+            self.set_window(*with_margin(start, end))
+        self._episode_view = (self._t0, self._spp)
+
+    def _at_episode(self) -> bool:
+        """True while the view still shows the episode show_current_episode chose."""
+        return self._layout is not None and self._episode_view == (self._t0, self._spp)
 
     def zoom_by(self, factor: float, anchor_x: float | None = None) -> None:
         """Zoom in (factor > 1) or out, keeping the time under anchor_x fixed."""
@@ -246,10 +296,19 @@ class TimelineView(TimelinePainter, QWidget):
         self.update()
 
     def zoom_in(self) -> None:
-        self.zoom_by(1.5)
+        """Zoom in (keys, menu): around 'now' when set, else around the middle."""
+        self._zoom_around_now(1.5)
 
     def zoom_out(self) -> None:
-        self.zoom_by(1 / 1.5)
+        self._zoom_around_now(1 / 1.5)
+
+    def _zoom_around_now(self, factor: float) -> None:
+        if self._now is None:
+            self.zoom_by(factor)
+            return
+        # 'now' is what the differential is about: zooming brings it to the middle.
+        self._spp = min(max(self._spp / factor, MIN_SECONDS_PER_PX), self._max_spp())
+        self.centre_on(self._now)
 
     def pan_by(self, dx: float) -> None:
         """Pan by dx pixels (positive shows later times)."""
@@ -296,7 +355,10 @@ class TimelineView(TimelinePainter, QWidget):
         value = None if when is None else when.timestamp()
         if value == self._now:
             return
+        at_episode = self._at_episode()
         self._now = value
+        if at_episode and value is not None and not self.window()[0] <= value <= self.window()[1]:
+            self.show_current_episode()  # opened with a 'now' elsewhere: show its episode
         self.update()
         self.nowChanged.emit(self.now())
 
@@ -335,17 +397,32 @@ class TimelineView(TimelinePainter, QWidget):
         ev = self._layout.timeline.get(event_id)
         if ev is not None:
             when = format_when(ev.time, ev.time_precision)
-            self.setAccessibleDescription(f"Selected: {summary(ev)}, {when}. {KEYS_HELP}")
+            self.setAccessibleDescription(
+                f"Selected: {summary(ev, self._layout.judge)}, {when}. {KEYS_HELP}")
         self.update()
         if emit:
             self.eventSelected.emit(event_id)
         return True
 
-    def highlight_event(self, event_id: str, span: tuple[int, int] | None = None) -> bool:
-        """Scroll to, select and flash an event (for evidence links); False if unknown.
+    def selected_stack(self) -> list[Event]:
+        """Every event drawn where the user clicked, when the selection is one of them
+        (oldest first); else just the selected event."""
+        if self._layout is None or self._selected is None:
+            return []
+        timeline = self._layout.timeline
+        if self._last_click is not None and self._selected in self._last_click[1]:
+            found = [e for e in map(timeline.get, self._last_click[1]) if e is not None]
+            return sorted(found, key=lambda e: (e.time.timestamp() if e.time else 0.0,
+                                                e.display))
+        event = timeline.get(self._selected)
+        return [event] if event is not None else []
 
-        `span` is a (start, end) character range in a note's text; it travels with the
-        eventHighlighted signal so the detail area can mark it.
+    def highlight_event(self, event_id: str, span: tuple[int, int] | None = None) -> bool:
+        """Zoom to, select and flash an event (for evidence links); False if unknown.
+
+        The view zooms to the event's own scale (focus_event). `span` is a (start, end)
+        character range in a note's text; it travels with the eventHighlighted signal so
+        the detail area can mark it.
         """
         if self._layout is None or event_id not in self._layout.timeline:
             return False
@@ -354,7 +431,7 @@ class TimelineView(TimelinePainter, QWidget):
             lane = self._layout.lanes[loc[0]]
             if lane.kind in self._hidden:
                 self.set_kind_visible(lane.kind, True)
-            self._bring_into_view(loc)
+            self._focus(loc)
         self.select_event(event_id)
         self._flash_left = FLASHES
         self._flash.start()
@@ -362,18 +439,38 @@ class TimelineView(TimelinePainter, QWidget):
         self.update()
         return True
 
-    def _bring_into_view(self, loc: tuple[int, int]) -> None:
+    def focus_event(self, event_id: str) -> bool:
+        """Zoom to an event's own scale, centred on it; False if it is not on the timeline."""
+        loc = self._layout.locate(event_id) if self._layout is not None else None
+        if loc is None:
+            return False
+        self._focus(loc)
+        return True
+
+    def _focus(self, loc: tuple[int, int]) -> None:
         assert self._layout is not None
         lane = self._layout.lanes[loc[0]]
-        s, e = float(lane.starts[loc[1]]), float(lane.ends[loc[1]])
-        t0, t1 = self.window()
-        # Zoom in until the event's neighbourhood is drawn event by event, not as density.
+        start, end = focus_range(self._layout, loc, self._now)
+        self.set_window(start, end)
+        if not lane.spans[loc[1]]:
+            self._thin_out(lane, float(lane.starts[loc[1]]))
+        self.centre_on((start + end) / 2)
+
+    def _thin_out(self, lane: Lane, s: float) -> None:
+        """Zoom in until the neighbourhood of s is drawn event by event, not as density."""
         for _ in range(40):
             half = self._spp * self.plot_width / 2
             near = lane.visible_points(s - half, s + half)
             if len(near) <= self.plot_width / 4 or self._spp <= MIN_SECONDS_PER_PX:
                 break
             self._spp = max(self._spp / 2, MIN_SECONDS_PER_PX)
+
+    def _bring_into_view(self, loc: tuple[int, int]) -> None:
+        """Scroll to an event (search results), zooming in only if it would be lost."""
+        assert self._layout is not None
+        lane = self._layout.lanes[loc[0]]
+        s, e = float(lane.starts[loc[1]]), float(lane.ends[loc[1]])
+        self._thin_out(lane, s)
         target = s
         if math.isfinite(e) and e > s and (e - s) < 0.8 * self._spp * self.plot_width:
             target = (s + e) / 2
@@ -522,7 +619,8 @@ class TimelineView(TimelinePainter, QWidget):
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         old_w = max(10, event.oldSize().width() - LABEL_W)
-        if event.oldSize().width() > 0 and self._layout is not None:
+        at_episode = self._at_episode()
+        if event.oldSize().width() > 0 and self._layout is not None and not at_episode:
             start, span = self._t0, self._spp * old_w
             self._relayout()
             self._spp = span / self.plot_width
@@ -530,8 +628,10 @@ class TimelineView(TimelinePainter, QWidget):
             self._clamp()
         else:
             self._relayout()
-            if self._layout is not None:
-                self.fit_all()
+            if at_episode:
+                self.show_current_episode()
+            elif self._layout is not None:
+                self.fit_whole_record()
         super().resizeEvent(event)
 
     def wheelEvent(self, event: QWheelEvent) -> None:
@@ -595,8 +695,9 @@ class TimelineView(TimelinePainter, QWidget):
         if not hits:
             QToolTip.hideText()
             return
+        judge = self._layout.judge if self._layout is not None else None
         QToolTip.showText(event.globalPosition().toPoint(),
-                          tooltip_html(hits[:8], max(0, len(hits) - 8)), self)
+                          tooltip_html(hits[:8], max(0, len(hits) - 8), judge), self)
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if event.button() != Qt.MouseButton.LeftButton or self._press is None:
@@ -646,7 +747,7 @@ class TimelineView(TimelinePainter, QWidget):
         elif key in (Qt.Key.Key_Minus, Qt.Key.Key_Underscore):
             self.zoom_out()
         elif key == Qt.Key.Key_0:
-            self.fit_all()
+            self.fit_whole_record()
         elif key == Qt.Key.Key_Left and ctrl:
             self.select_adjacent(-1)
         elif key == Qt.Key.Key_Right and ctrl:
@@ -726,8 +827,10 @@ class TimelineView(TimelinePainter, QWidget):
         clear.setEnabled(self._now is not None)
         zoom = QAction("Zoom in here", menu)
         zoom.triggered.connect(lambda: self.zoom_by(2.0, x))
+        episode = QAction("Current episode", menu)
+        episode.triggered.connect(self.show_current_episode)
         fit = QAction("Fit whole record", menu)
-        fit.triggered.connect(self.fit_all)
-        for action in (here, clear, zoom, fit):
+        fit.triggered.connect(self.fit_whole_record)
+        for action in (here, clear, zoom, episode, fit):
             menu.addAction(action)
         menu.exec(event.globalPos())

@@ -5,18 +5,25 @@ pyqtgraph is imported when the first trend is shown, so the window opens fast.
 
 from __future__ import annotations
 
+import html
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel, QStackedLayout, QWidget
 
+from osler.findings.abnormal import AbnormalJudge
 from osler.record import Event, EventKind, Timeline
+from osler.ui.event_text import format_value, format_when
 from osler.ui.theme import LIGHT, TimelineColours
-from osler.ui.timeline_layout import is_abnormal
+from osler.ui.timeline_layout import is_abnormal, patient_judge
+
+if TYPE_CHECKING:
+    from osler.ui.timeline_view import TimelineView
 
 SYSTOLIC, DIASTOLIC = "8480-6", "8462-4"
 BLOOD_PRESSURE = (SYSTOLIC, DIASTOLIC)
@@ -34,6 +41,7 @@ class Series:
     events: tuple[Event, ...]
     low: float | None
     high: float | None
+    marks: tuple[bool, ...] = ()  # abnormal, as the timeline marks them
 
     @property
     def times(self) -> np.ndarray:
@@ -45,11 +53,19 @@ class Series:
 
     @property
     def abnormal(self) -> np.ndarray:
-        return np.array([is_abnormal(e) for e in self.events], dtype=bool)
+        marks = self.marks or tuple(is_abnormal(e) for e in self.events)
+        return np.array(marks, dtype=bool)
 
 
-def series_for(timeline: Timeline, event: Event) -> list[Series]:
-    """The series to plot for a selected event: its code, or systolic+diastolic together."""
+def is_measurement(event: Event) -> bool:
+    """A value the trend pane can plot: a numeric vital sign, lab or observation."""
+    return event.kind in TRENDABLE and event.numeric is not None
+
+
+def series_for(timeline: Timeline, event: Event,
+               judge: AbnormalJudge | None = None) -> list[Series]:
+    """The series to plot for a selected event: its code, or systolic+diastolic together;
+    abnormal points by the source's flags and, with `judge`, the KB's rules."""
     code = event.code.code if event.code else None
     if code is None or event.numeric is None:
         return []
@@ -66,7 +82,8 @@ def series_for(timeline: Timeline, event: Event) -> list[Series]:
         )
         low, high = ranges.most_common(1)[0][0] if ranges else (None, None)
         first = events[-1]
-        out.append(Series(c, first.display, first.unit, events, low, high))
+        marks = tuple(is_abnormal(e, judge) for e in events)
+        out.append(Series(c, first.display, first.unit, events, low, high, marks))
     return out
 
 
@@ -92,6 +109,31 @@ class TrendPlot(QWidget):
         self._now: datetime | None = None
         self.series: list[Series] = []
         self.range_shown: tuple[float | None, float | None] | None = None
+        self.value_text = ""  # the selected value as the title shows it
+        self.view: TimelineView | None = None
+        self._judge: tuple[Timeline, AbnormalJudge | None] | None = None
+
+    def follow(self, view: TimelineView) -> None:
+        """Take the timeline's abnormal rules, and clear when it selects a non-measurement."""
+        if self.view is view:
+            return
+        self.view = view
+        view.eventSelected.connect(self._selected_on_timeline)
+
+    def _selected_on_timeline(self, event_id: str) -> None:
+        layout = self.view.record if self.view is not None else None
+        event = layout.timeline.get(event_id) if layout is not None else None
+        if event is not None and not is_measurement(event):
+            self.clear()
+
+    def _judge_for(self, timeline: Timeline) -> AbnormalJudge | None:
+        """The followed timeline's rules for its record, else the app KB's for this one."""
+        layout = self.view.record if self.view is not None else None
+        if layout is not None and layout.timeline is timeline:
+            return layout.judge
+        if self._judge is None or self._judge[0] is not timeline:
+            self._judge = (timeline, patient_judge(timeline))
+        return self._judge[1]
 
     def set_colours(self, colours: TimelineColours) -> None:
         self._colours = colours
@@ -101,6 +143,7 @@ class TrendPlot(QWidget):
     def clear(self, hint: str = "Select a vital sign or lab to see its trend.") -> None:
         self.series = []
         self.range_shown = None
+        self.value_text = ""
         self._hint.setText(hint)
         self._stack.setCurrentWidget(self._hint)
 
@@ -114,7 +157,7 @@ class TrendPlot(QWidget):
         if event.kind not in TRENDABLE:
             self.clear()
             return False
-        series = series_for(timeline, event)
+        series = series_for(timeline, event, self._judge_for(timeline))
         if not series:
             self.clear(f"{event.display}: no numeric values to plot.")
             return False
@@ -186,8 +229,12 @@ class TrendPlot(QWidget):
                 plot.plot(t[hit], v[hit], pen=None, symbol="o", symbolSize=16,
                           symbolBrush=None, symbolPen=pg.mkPen(QColor(c.selection), width=2))
         title = " / ".join(s.label for s in series)
+        self.value_text = format_value(selected)
+        if self.value_text:
+            when = format_when(selected.time, selected.time_precision)
+            title += f" — {self.value_text}, {when}"
         unit = series[0].unit
-        plot.setTitle(title, color=c.text, size="10pt")
+        plot.setTitle(html.escape(title), color=c.text, size="10pt")
         plot.setLabel("left", unit or "")
         plot.enableAutoRange()
         times = np.concatenate([s.times for s in series])

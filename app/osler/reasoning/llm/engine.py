@@ -23,6 +23,7 @@ from osler.reasoning.case import ABSENT, POSSIBLE, CaseInput
 from osler.reasoning.engines import Engine, NaiveBayesEngine, ShippedEngine, read_model_meta
 from osler.reasoning.errors import ModelLoadError
 from osler.reasoning.gold import GoldMatcher
+from osler.reasoning.kb_identity import trained_on
 from osler.reasoning.kbmatrix import KBMatrix
 from osler.reasoning.llm.folder import inspect_folder
 from osler.reasoning.llm.loader import LoadedLLM, Progress, load_llm
@@ -41,8 +42,6 @@ def base_engine(m: KBMatrix, kb: KnowledgeBase) -> Engine:
     from osler.locations import default_model_dir
 
     folder = default_model_dir()
-    from osler.reasoning.service import trained_on
-
     try:
         if trained_on(read_model_meta(folder), kb):
             return ShippedEngine(folder, m, device="cpu", quantization="none")

@@ -8,6 +8,7 @@ import html
 from PySide6.QtCore import QStringListModel, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QAbstractScrollArea,
     QComboBox,
     QCompleter,
     QHBoxLayout,
@@ -16,7 +17,9 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QMessageBox,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QStackedWidget,
     QTableWidget,
@@ -32,10 +35,33 @@ from osler.teaching.session import Round, SessionError, TeachingSession
 from osler.ui.event_details import EventDetails
 from osler.ui.teaching.jobs import JobRunner
 from osler.ui.timeline_layout import build_layout
-from osler.ui.timeline_panel import TimelinePanel
+from osler.ui.timeline_panel import FlowLayout, TimelinePanel
 
 MODEL_ROWS = 10
 STATE_MARKS = {"hidden": "○", "partial": "◐", "revealed": "●"}
+
+
+def fit_columns(table: QTableWidget, stretch: int | None = None) -> None:
+    """Columns as wide as their header and cells (long headers are two lines); STRETCH, if
+    given, takes the spare width. A narrow pane scrolls rather than cut a header short."""
+    header = table.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    header.setStretchLastSection(False)
+    header.setDefaultAlignment(Qt.AlignmentFlag.AlignCenter | Qt.AlignmentFlag.AlignVCenter)
+    if stretch is not None:
+        header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
+
+
+def button_row(*buttons: QWidget) -> QWidget:
+    """Buttons left to right that wrap onto a second line rather than widen the window (in
+    presentation mode's large type a row of them is wider than a projector's screen)."""
+    host = QWidget()
+    host.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+    row = FlowLayout(host, h_spacing=6, v_spacing=4)
+    row.setContentsMargins(0, 0, 0, 0)
+    for b in buttons:
+        row.addWidget(b)
+    return host
 
 
 def _button(text: str, name: str, tip: str | None = None) -> QPushButton:
@@ -102,6 +128,7 @@ class TraineePanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         title = QLabel("<b>Trainees' differentials</b> (most likely first; drag to reorder)")
+        title.setWordWrap(True)
         layout.addWidget(title)
         top = QHBoxLayout()
         top.addWidget(QLabel("Trainee:"))
@@ -252,7 +279,7 @@ class ModelPanel(QWidget):
     """The model's differential and the scores, shown only after commit; then the gold."""
 
     showRequested = Signal(bool)  # force
-    goldRequested = Signal()
+    goldRequested = Signal(bool)  # True: "Reveal anyway" (the page asks the trainer first)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -270,39 +297,48 @@ class ModelPanel(QWidget):
         self.table.setHorizontalHeaderLabels(["#", "Diagnosis", "Probability", "Can't miss"])
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        fit_columns(self.table, stretch=1)
         self.scores = QTableWidget(0, 5)
         self.scores.setObjectName("traineeScores")
         self.scores.setAccessibleName("Scores")
         self.scores.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.scores.verticalHeader().hide()
+        self.scores.setWordWrap(True)
+        # As tall as its rows (one per trainee): the spare height goes to the notes.
+        self.scores.setSizeAdjustPolicy(QAbstractScrollArea.SizeAdjustPolicy.AdjustToContents)
+        self.scores.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Maximum)
+        fit_columns(self.scores)
         self.gold_button = _button("Reveal the diagnosis", "revealGold",
-                                   "Show the gold diagnosis, teaching notes and gold scores")
+                                   "Show the gold diagnosis, teaching notes and gold scores "
+                                   "(available when every trainee has committed)")
+        self.gold_anyway_button = _button("Reveal anyway…", "revealGoldAnyway",
+                                          "Reveal the diagnosis before every trainee has "
+                                          "committed (asks first)")
         self.gold = QTextBrowser()
         self.gold.setObjectName("goldDiagnosis")
         self.gold.setAccessibleName("Gold diagnosis and teaching notes")
+        self.gold.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.gold.setMinimumHeight(5 * self.gold.fontMetrics().lineSpacing())
         self.gold.hide()
         self.note = QLabel("")
         self.note.setObjectName("engineNote")
         self.note.setWordWrap(True)
 
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.show_button)
-        buttons.addWidget(self.force_button)
-        buttons.addStretch(1)
-        buttons.addWidget(self.gold_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(QLabel("<b>The model's differential</b>"))
         layout.addWidget(self.waiting)
-        layout.addLayout(buttons)
+        layout.addWidget(button_row(self.show_button, self.force_button, self.gold_button,
+                                    self.gold_anyway_button))
         layout.addWidget(self.table, 2)
-        layout.addWidget(self.scores, 1)
-        layout.addWidget(self.gold, 1)
+        layout.addWidget(self.scores)
+        layout.addWidget(self.gold, 3)
         layout.addWidget(self.note)
+        layout.addStretch(0)  # takes the height only while the tables and notes are hidden
         self.show_button.clicked.connect(lambda: self.showRequested.emit(False))
         self.force_button.clicked.connect(lambda: self.showRequested.emit(True))
-        self.gold_button.clicked.connect(self.goldRequested.emit)
+        self.gold_button.clicked.connect(lambda: self.goldRequested.emit(False))
+        self.gold_anyway_button.clicked.connect(lambda: self.goldRequested.emit(True))
 
     def update_from(self, session: TeachingSession, busy: bool = False) -> None:
         r = session.current_round()
@@ -323,7 +359,11 @@ class ModelPanel(QWidget):
                                      and not busy)
         self._fill_model(session, r)
         self._fill_scores(session, r)
-        self.gold_button.setEnabled(not session.gold_revealed)
+        # The answer only once everyone is committed, or the trainer confirms (Reveal anyway).
+        committed = r is not None and not waiting
+        self.gold_button.setEnabled(not session.gold_revealed and committed and not busy)
+        self.gold_anyway_button.setVisible(not session.gold_revealed and not committed)
+        self.gold_anyway_button.setEnabled(not busy)
         if session.gold_revealed:
             meta = session.meta
             e = html.escape
@@ -357,10 +397,10 @@ class ModelPanel(QWidget):
     def _fill_scores(self, session: TeachingSession, r: Round | None) -> None:
         scores = session.scores(r) if r is not None else []
         gold = session.gold_revealed
-        headers = ["Trainee", f"Overlap with model top {OVERLAP_K}", "Can't-miss covered",
-                   "Can't-miss missed"]
+        headers = ["Trainee", f"Overlap with\nmodel top {OVERLAP_K}", "Can't-miss\ncovered",
+                   "Can't-miss\nmissed"]
         if gold:
-            headers += ["Gold rank", "Model's gold rank"]
+            headers += ["Gold\nrank", "Model's\ngold rank"]
         self.scores.setColumnCount(len(headers))
         self.scores.setHorizontalHeaderLabels(headers)
         self.scores.setRowCount(len(scores))
@@ -375,6 +415,7 @@ class ModelPanel(QWidget):
                            else f"#{s.model_gold_rank}"]
             for c, v in enumerate(values):
                 self.scores.setItem(i, c, QTableWidgetItem(v))
+        self.scores.resizeRowsToContents()
         self.scores.setVisible(bool(scores))
 
 
@@ -408,13 +449,15 @@ class SessionPage(QWidget):
         self.all_button = _button("Reveal all", "revealAll")
         self.reset_button = _button("Reset", "resetReveal", "Hide everything again")
 
-        controls = QHBoxLayout()
-        for b in (self.back_button, self.prev_button, self.event_button, self.stage_button,
-                  self.all_button, self.reset_button):
-            controls.addWidget(b)
-        controls.addStretch(1)
+        controls = button_row(self.back_button, self.prev_button, self.event_button,
+                              self.stage_button, self.all_button, self.reset_button)
 
         self.timeline_panel = TimelinePanel()
+        # The teaching model sees what is revealed, not a 'now' cursor (and this window has
+        # no View ▸ Set 'now' for the panel's tooltip to point to).
+        self.timeline_panel.now_label.hide()
+        self.timeline_panel.clear_now_button.hide()
+        self.timeline_panel.now_label.setToolTip("")
         self.detail = EventDetails()
         left = QSplitter(Qt.Orientation.Vertical)
         left.addWidget(self.timeline_panel)
@@ -433,7 +476,7 @@ class SessionPage(QWidget):
 
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
-        layout.addLayout(controls)
+        layout.addWidget(controls)
         layout.addWidget(self.stages)
         layout.addWidget(main, 1)
 
@@ -511,10 +554,28 @@ class SessionPage(QWidget):
         self.refresh()
         self.message.emit("The model failed", text)
 
-    def reveal_gold(self) -> None:
-        if self.session is not None:
-            self.session.reveal_gold()
-            self.refresh()
+    def reveal_gold(self, force: bool = False) -> bool:
+        """Show the gold diagnosis; before every trainee has committed, only if the trainer
+        confirms (FORCE: they asked for it with Reveal anyway)."""
+        s = self.session
+        if s is None or s.gold_revealed:
+            return False
+        waiting = s.pending()
+        if waiting and not (force and self.confirm_early_reveal(waiting)):
+            return False
+        s.reveal_gold()
+        self.refresh()
+        return True
+
+    def confirm_early_reveal(self, waiting: list[str]) -> bool:
+        """Ask before the answer is shown to trainees who have not committed (a test seam)."""
+        answer = QMessageBox.question(
+            self, "Reveal the diagnosis now?",
+            f"Not committed at this checkpoint: {', '.join(waiting)}.\n\nRevealing the "
+            "diagnosis now shows them the answer before they commit. Reveal it anyway?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
 
     # --- display ---------------------------------------------------------------------
 

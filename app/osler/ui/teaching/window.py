@@ -9,9 +9,11 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
     QFileDialog,
+    QFrame,
     QLabel,
     QMainWindow,
     QMessageBox,
+    QScrollArea,
     QStackedWidget,
     QToolBar,
     QVBoxLayout,
@@ -34,7 +36,7 @@ from osler.ui.about import NOT_A_DIAGNOSIS
 from osler.ui.teaching.jobs import JobRunner
 from osler.ui.teaching.library_page import LibraryPage
 from osler.ui.teaching.pdf import write_pdf
-from osler.ui.teaching.presentation import apply_presentation
+from osler.ui.teaching.presentation import ScreenFit, apply_presentation, refresh_timeline_fonts
 from osler.ui.teaching.session_page import SessionPage
 from osler.ui.theme import DARK, colours
 
@@ -63,6 +65,7 @@ class TeachingWindow(QMainWindow):
         self.theme = theme
         self.session: TeachingSession | None = None
         self.presentation = False
+        self.screen_fit = ScreenFit(self)
         self._pending_start: tuple[CaseMeta, list[str]] | None = None
 
         self.notice = QLabel("⚠ " + NOT_A_DIAGNOSIS + " Cases are fictional or de-identified.")
@@ -78,7 +81,14 @@ class TeachingWindow(QMainWindow):
         layout.setContentsMargins(6, 4, 6, 4)
         layout.addWidget(self.notice)
         layout.addWidget(self.stack, 1)
-        self.setCentralWidget(central)
+        # The window fits its screen whatever the type size: on a screen too small for the
+        # page (presentation mode's 18 pt on a small projector), the page scrolls instead.
+        self.scroller = QScrollArea()
+        self.scroller.setObjectName("teachingScroller")
+        self.scroller.setWidgetResizable(True)
+        self.scroller.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroller.setWidget(central)
+        self.setCentralWidget(self.scroller)
         self._build_actions()
 
         self.library_page.startRequested.connect(self.start_session)
@@ -190,12 +200,19 @@ class TeachingWindow(QMainWindow):
         return session
 
     def set_presentation(self, on: bool) -> None:
-        """Large fonts, high contrast and no identifiers anywhere on screen."""
+        """Large fonts (the timeline's too), high contrast and no identifiers anywhere on
+        screen; the window fills its screen, and gets its size back afterwards."""
         on = bool(on)
+        was = self.presentation
         self.presentation = on
         if self.presentation_action.isChecked() != on:
             self.presentation_action.setChecked(on)
         apply_presentation(self, on)
+        refresh_timeline_fonts(self.session_page.timeline_view)
+        if on and not was:
+            self.screen_fit.enter()
+        elif was and not on:
+            self.screen_fit.leave()
         self.session_page.timeline_view.set_colours(DARK if on else colours(self.theme))
         self.library_page.set_presentation(on)
         self.session_page.set_presentation(on)
