@@ -117,3 +117,16 @@ def is_out_of_memory(exc: BaseException) -> bool:
     if oom is not None and isinstance(exc, oom):
         return True
     return isinstance(exc, MemoryError) or "out of memory" in str(exc).lower()
+
+
+def leave_a_core_for_the_ui() -> int:
+    """Let torch use all cores but one, so that a window's UI thread is never starved while
+    the model computes (on a 2-core clinic PC, torch's 2 threads otherwise took both).
+    Returns the thread count set."""
+    import os
+
+    import torch
+
+    n = max(1, (os.cpu_count() or 2) - 1)
+    torch.set_num_threads(n)
+    return n

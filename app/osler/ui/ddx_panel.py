@@ -538,8 +538,13 @@ class DifferentialPanel(QWidget):
         self._show_next_best(result)
         if diff.rationale is not None:
             self.show_rationale(diff.rationale)
-        when = (f"record up to {format_when(result.at)}" if result.at is not None
-                else "whole record")
+        if diff.patient_id is None and not result.record_findings:
+            when = "no findings read yet"
+        elif diff.patient_id is None:
+            when = "typed presentation"
+        else:
+            when = (f"record up to {format_when(result.at)}" if result.at is not None
+                    else "whole record")
         n_hyp = len(result.whatif.edits)
         counted = sum(1 for f in result.record_findings if f.counted)
         self.show_message(f"{when} · {counted} findings"

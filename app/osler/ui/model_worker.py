@@ -87,10 +87,11 @@ class ModelWorker(QObject):
         """Load REQUEST; on success it replaces the current model, else the current stays."""
         from osler.locations import default_model_dir
         from osler.reasoning.llm.loader import LoadCancelled
-        from osler.reasoning.runtime import force_offline
+        from osler.reasoning.runtime import force_offline, leave_a_core_for_the_ui
         from osler.reasoning.service import DdxService
 
         force_offline()
+        leave_a_core_for_the_ui()
         # The controller clears `cancel` when it asks for the load; clearing it here too would
         # lose a Cancel pressed before this thread got to the request.
         warnings: list[str] = []
