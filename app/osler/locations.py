@@ -1,6 +1,7 @@
 """Where Osler's shipped files live: resources/ (KB, cases, icons, styles) and models/.
 
-The one place that knows: $OSLER_HOME if set, a PyInstaller bundle, the source tree
+The one place that knows: $OSLER_HOME if set, a PyInstaller bundle, the files a wheel
+carries inside the package (osler/_shipped, put there by setup.py), the source tree
 (editable install or checkout), or <prefix>/share/osler. $OSLER_RESOURCES overrides
 resources/ alone and $OSLER_KB the knowledge-base pack. Per-user data and settings use
 platformdirs, not this module.
@@ -24,6 +25,9 @@ def install_root() -> Path:
     if bundle:
         return Path(bundle)
     here = Path(__file__).resolve()
+    packaged = here.parent / "_shipped"
+    if (packaged / "resources").is_dir():
+        return packaged
     for parent in here.parents:
         if (parent / "resources").is_dir() and (parent / "models").is_dir():
             return parent

@@ -55,9 +55,22 @@ def _cached(path: str) -> KnowledgeBase:
     return load_pack(path)
 
 
+REPAIR = ("the shipped knowledge base is missing or damaged: reinstall Osler (e.g. `pip "
+          "install --force-reinstall --no-deps osler-*.whl`, or the offline installer), or point "
+          "OSLER_KB at a KB pack folder")
+
+
 def default_kb() -> KnowledgeBase:
-    """The knowledge base the app uses ($OSLER_KB or the shipped pack), loaded once."""
-    return _cached(str(default_pack_dir().resolve()))
+    """The knowledge base the app uses ($OSLER_KB or the shipped pack), loaded once. A
+    broken shipped pack says which file and how to repair the install."""
+    import os
+
+    try:
+        return _cached(str(default_pack_dir().resolve()))
+    except KnowledgeError as exc:
+        if os.environ.get("OSLER_KB"):
+            raise
+        raise KnowledgeError(f"{exc} — {REPAIR}") from exc
 
 
 def kb_for(path: str | Path | None) -> KnowledgeBase:

@@ -104,9 +104,43 @@ class ShippedEngine:
         self.meta = meta
         self.m = m
         self.warnings: list[str] = []
+        t0 = time.perf_counter()
+        dev, quant, memory = self._load_network(path, device, quantization)
+        labels: list[str] = meta["labels"]
+        self._model_cols = np.array([i for i, c in enumerate(labels) if c in m.cond_index])
+        self._kb_cols = np.array([m.cond_index[labels[i]] for i in self._model_cols])
+        missing = len(labels) - len(self._model_cols)
+        if missing:
+            self.warnings.append(f"{missing} of the model's {len(labels)} conditions are not in "
+                                 "the current knowledge base and are not shown")
+        unknown = len(m.condition_ids) - len(self._kb_cols)
+        if unknown:
+            self.warnings.append(f"{unknown} knowledge-base conditions are unknown to the model "
+                                 "and get no probability")
+        self.temperature = float(meta["temperature"])
+        self._log_prior = (float(meta["prior_exponent"]) * m.log_prior[self._kb_cols])
+        self.rules = rules
+        try:
+            self.calibration = TextCalibration.from_json(
+                meta.get("text_calibration", {}).get("model"))
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise ModelLoadError(f"bad text_calibration ({exc})", str(path), "osler.json") from exc
+        if not self.calibration.fitted:
+            self.warnings.append(UNCALIBRATED)
+        self.info = ModelInfo(
+            id=str(meta["id"]), version=str(meta["version"]),
+            sha256=sums.get("model.safetensors", ""), device=dev, quantization=quant,
+            path=str(path), kind="shipped", load_seconds=time.perf_counter() - t0,
+            memory_bytes=memory,
+            kb=f"{meta.get('kb', {}).get('name', '')} {meta.get('kb', {}).get('version', '')}",
+        )
+
+    def _load_network(self, path: Path, device: str, quantization: str
+                      ) -> tuple[str, str, int]:
+        """Load tokenizer and network with transformers (any device, quantized or not);
+        (device, quantization, memory in bytes)."""
         dev = resolve_device(device)
         quant = resolve_quantization(quantization, dev, "none")
-        t0 = time.perf_counter()
         import torch
         from transformers import AutoModelForSequenceClassification, PreTrainedTokenizerFast
 
@@ -136,34 +170,7 @@ class ShippedEngine:
         self.model = model
         self.device = dev
         self._torch = torch
-        labels: list[str] = meta["labels"]
-        self._model_cols = np.array([i for i, c in enumerate(labels) if c in m.cond_index])
-        self._kb_cols = np.array([m.cond_index[labels[i]] for i in self._model_cols])
-        missing = len(labels) - len(self._model_cols)
-        if missing:
-            self.warnings.append(f"{missing} of the model's {len(labels)} conditions are not in "
-                                 "the current knowledge base and are not shown")
-        unknown = len(m.condition_ids) - len(self._kb_cols)
-        if unknown:
-            self.warnings.append(f"{unknown} knowledge-base conditions are unknown to the model "
-                                 "and get no probability")
-        self.temperature = float(meta["temperature"])
-        self._log_prior = (float(meta["prior_exponent"]) * m.log_prior[self._kb_cols])
-        self.rules = rules
-        try:
-            self.calibration = TextCalibration.from_json(
-                meta.get("text_calibration", {}).get("model"))
-        except (ValueError, TypeError, AttributeError) as exc:
-            raise ModelLoadError(f"bad text_calibration ({exc})", str(path), "osler.json") from exc
-        if not self.calibration.fitted:
-            self.warnings.append(UNCALIBRATED)
-        self.info = ModelInfo(
-            id=str(meta["id"]), version=str(meta["version"]),
-            sha256=sums.get("model.safetensors", ""), device=dev, quantization=quant,
-            path=str(path), kind="shipped", load_seconds=time.perf_counter() - t0,
-            memory_bytes=model_memory_bytes(model),
-            kb=f"{meta.get('kb', {}).get('name', '')} {meta.get('kb', {}).get('version', '')}",
-        )
+        return dev, quant, model_memory_bytes(model)
 
     def logits(self, cases: list[CaseInput]) -> np.ndarray:
         """Raw model logits over the model's own labels (for calibration)."""

@@ -122,9 +122,12 @@ def is_out_of_memory(exc: BaseException) -> bool:
 def leave_a_core_for_the_ui() -> int:
     """Let torch use all cores but one, so that a window's UI thread is never starved while
     the model computes (on a 2-core clinic PC, torch's 2 threads otherwise took both).
-    Returns the thread count set."""
+    Returns the thread count set (0 when torch is not in use: the NumPy path)."""
     import os
+    import sys
 
+    if "torch" not in sys.modules:
+        return 0
     import torch
 
     n = max(1, (os.cpu_count() or 2) - 1)

@@ -68,10 +68,24 @@ def load_engine(m: KBMatrix, kb: KnowledgeBase, model_dir: str | Path | None = N
         return nb
     if progress:
         progress("loading the shipped model", 0.2)
-    eng = ShippedEngine(folder, m, device=device, quantization=quantization, rules=rules)
+    eng = _shipped_engine_class(device, quantization)(folder, m, device=device,
+                                                         quantization=quantization, rules=rules)
     if progress:
         progress("ready", 1.0)
     return eng
+
+
+def _shipped_engine_class(device: str, quantization: str) -> type[ShippedEngine]:
+    """NumPy on the CPU at full precision (no torch import: seconds faster to start);
+    transformers for CUDA and quantized models. OSLER_BACKEND=torch forces transformers."""
+    import os
+
+    from osler.reasoning.numpy_engine import NumpyShippedEngine, can_skip_torch
+
+    if os.environ.get("OSLER_BACKEND", "").lower() != "torch" and \
+            can_skip_torch(device, quantization):
+        return NumpyShippedEngine
+    return ShippedEngine
 
 
 def _kb_calibration(kb: KnowledgeBase) -> TextCalibration | None:

@@ -91,7 +91,6 @@ class ModelWorker(QObject):
         from osler.reasoning.service import DdxService
 
         force_offline()
-        leave_a_core_for_the_ui()
         # The controller clears `cancel` when it asks for the load; clearing it here too would
         # lose a Cancel pressed before this thread got to the request.
         warnings: list[str] = []
@@ -140,6 +139,7 @@ class ModelWorker(QObject):
             _unload(svc)
             self.loadCancelled.emit()
             return
+        leave_a_core_for_the_ui()
         old, self.service = self.service, svc
         self._cache.clear()
         if old is not None:

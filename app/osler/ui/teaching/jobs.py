@@ -1,67 +1,40 @@
-"""Run teaching work (loading the model, computing a differential) off the UI thread."""
+"""Run teaching work (loading the model, computing a differential) off the UI thread.
+
+A TaskRunner (ui/tasks.py) on a one-thread pool: the model is used by one worker at a time,
+in request order; errors come back as one-line messages, never a crash."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QThreadPool
+
+from osler.ui.tasks import TaskHandle, TaskRunner
 
 
-class JobSignals(QObject):
-    finished = Signal(object)
-    failed = Signal(str)
+def _message(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
-class Job(QRunnable):
-    """One call of `fn` on a pool thread; its result or error comes back as a signal."""
-
-    def __init__(self, fn: Callable[[], Any]):
-        super().__init__()
-        self.fn = fn
-        self.signals = JobSignals()
-
-    def run(self) -> None:
-        try:
-            result = self.fn()
-        except Exception as exc:  # reported to the window as a message, never a crash
-            text = " ".join(str(exc).split()) or type(exc).__name__
-            self.signals.failed.emit(text)
-        else:
-            self.signals.finished.emit(result)
-
-
-class JobRunner(QObject):
-    """A one-thread pool: the model is used by one worker at a time, in request order."""
+class JobRunner(TaskRunner):
+    """Teaching jobs in order on one thread; none supersedes another."""
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(1)
-        self._alive: set[Job] = set()
+        self._n = 0
 
     def submit(self, fn: Callable[[], Any], on_done: Callable[[Any], None],
-               on_error: Callable[[str], None]) -> Job:
-        job = Job(fn)
-        job.setAutoDelete(False)
-        self._alive.add(job)
-
-        def done(result: Any, j: Job = job) -> None:
-            self._alive.discard(j)
-            on_done(result)
-
-        def failed(message: str, j: Job = job) -> None:
-            self._alive.discard(j)
-            on_error(message)
-
-        job.signals.finished.connect(done)
-        job.signals.failed.connect(failed)
-        self.pool.start(job)
-        return job
+               on_error: Callable[[str], None]) -> TaskHandle:
+        self._n += 1
+        return self.run(lambda _token: fn(), on_done, lambda exc: on_error(_message(exc)),
+                        key=f"job-{self._n}")
 
     @property
-    def busy(self) -> bool:
-        return bool(self._alive)
+    def busy(self) -> bool:  # type: ignore[override]
+        return bool(self._entries)
 
     def wait(self, msecs: int = 30_000) -> bool:
         return self.pool.waitForDone(msecs)
