@@ -17,6 +17,12 @@ class CancelToken:
 
     def __init__(self) -> None:
         self._event = threading.Event()
+        self._reporter = None  # set by the task runner: progress to the UI thread
+
+    def report(self, *progress: object) -> None:
+        """Progress of the work (e.g. a stage and a fraction), for whoever shows it."""
+        if self._reporter is not None:
+            self._reporter(progress)
 
     def cancel(self) -> None:
         self._event.set()

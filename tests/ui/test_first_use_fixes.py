@@ -55,7 +55,7 @@ def test_selfcheck_runs_afresh_each_time_it_is_opened(qtbot, tmp_path, monkeypat
         dialog.close()
         qtbot.waitUntil(lambda: not dialog.isVisible())
     assert not dialog.intro.text().startswith("Welcome")  # the welcome is for the first run
-    dialog.job.done.wait(5)
+    qtbot.waitUntil(lambda: not dialog.tasks.busy(), timeout=5_000)
 
 
 # --- item 10: no patient names in the plain-text settings file --------------------------

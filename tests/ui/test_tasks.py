@@ -50,3 +50,20 @@ def test_a_failure_reaches_its_handler_and_cancel_is_cooperative(qtbot):
     handle.cancel()
     qtbot.waitUntil(lambda: bool(errors and cancelled), timeout=5_000)
     assert isinstance(errors[0], ZeroDivisionError)
+
+
+def test_progress_reaches_the_ui_thread(qtbot):
+    runner = TaskRunner()
+    seen, done = [], []
+
+    def work(token: CancelToken) -> str:
+        for i in range(3):
+            token.report(f"stage {i}", i / 2)
+        return "ok"
+
+    runner.run(work, done.append, key="p",
+               on_progress=lambda stage, frac: seen.append((stage, frac,
+                                                            threading.get_ident())))
+    qtbot.waitUntil(lambda: done == ["ok"], timeout=5_000)
+    assert [s[:2] for s in seen] == [("stage 0", 0.0), ("stage 1", 0.5), ("stage 2", 1.0)]
+    assert {s[2] for s in seen} == {threading.get_ident()}

@@ -4,10 +4,9 @@ thread, with passphrase set-up for the audit trail when there is no secure keyri
 from __future__ import annotations
 
 import html
-import threading
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -23,34 +22,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from osler.cancel import CancelToken
 from osler.selfcheck import FAIL, OK, WARN, Check, overall, run_selfcheck
+from osler.ui.tasks import TaskHandle, TaskRunner
 
 MARK = {OK: "✓ ok", WARN: "⚠ warning", FAIL: "✗ FAILED"}
 COLOUR = {OK: "#1B7F3B", WARN: "#A05A00", FAIL: "#C4001A"}
 
 
-class _Signals(QObject):
-    progress = Signal(str, float)
-    finished = Signal(object)  # list[Check]
-
-
-class SelfCheckJob(QRunnable):
-    """run_selfcheck() on a pool thread; loads and frees its own model (not the window's)."""
-
-    def __init__(self, options: dict[str, Any]):
-        super().__init__()
-        self.setAutoDelete(False)
-        self.options = options
-        self.signals = _Signals()
-        self.done = threading.Event()
-
-    def run(self) -> None:
-        try:
-            checks = run_selfcheck(progress=self.signals.progress.emit, **self.options)
-        except Exception as exc:  # never crash the window over a check
-            checks = [Check("Self-check", FAIL, f"internal error: {type(exc).__name__}: {exc}")]
-        self.done.set()
-        self.signals.finished.emit(checks)
+def _checks(options: dict[str, Any], token: CancelToken) -> list[Check]:
+    """run_selfcheck() off the UI thread; loads and frees its own model (not the window's)."""
+    try:
+        return run_selfcheck(progress=token.report, **options)
+    except Exception as exc:  # never crash the window over a check
+        return [Check("Self-check", FAIL, f"internal error: {type(exc).__name__}: {exc}")]
 
 
 class SelfCheckDialog(QDialog):
@@ -64,7 +49,8 @@ class SelfCheckDialog(QDialog):
         self.controller = controller
         self.options = options or {}
         self.checks: list[Check] = []
-        self.job: SelfCheckJob | None = None
+        self.tasks = TaskRunner(self)
+        self.job: TaskHandle | None = None
         self.setWindowTitle("Osler self-check")
         self.setAccessibleName("Osler self-check")
         self.setObjectName("selfCheck")
@@ -129,7 +115,7 @@ class SelfCheckDialog(QDialog):
 
     def run_checks(self) -> None:
         """Start the checks on a pool thread (ignored while a run is in progress)."""
-        if self.job is not None and not self.job.done.is_set():
+        if self.tasks.busy():
             return
         self.tree.clear()
         self.details.setText("")
@@ -138,10 +124,8 @@ class SelfCheckDialog(QDialog):
         self.progress.show()
         self.run_button.setEnabled(False)
         options = {"audit_path": self.controller.audit.path, **self.options}
-        self.job = SelfCheckJob(options)
-        self.job.signals.progress.connect(self._progress)
-        self.job.signals.finished.connect(self._finished)
-        QThreadPool.globalInstance().start(self.job)
+        self.job = self.tasks.run(lambda token: _checks(options, token), self._finished,
+                                  key="selfcheck", on_progress=self._progress)
 
     def _progress(self, message: str, fraction: float) -> None:
         self.stage.setText(f"Checking {message}…" if fraction < 1 else "")

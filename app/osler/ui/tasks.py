@@ -22,6 +22,7 @@ class _Signals(QObject):
     done = Signal(int, object)
     failed = Signal(int, object)  # the exception
     cancelled = Signal(int)
+    progress = Signal(int, object)  # the tuple given to token.report()
 
 
 _IN_FLIGHT: set[QRunnable] = set()  # alive while the pool runs them, whoever asked
@@ -34,6 +35,7 @@ class _Runnable(QRunnable):
         super().__init__()
         self.setAutoDelete(False)  # the runner keeps it until it reports
         self.seq, self.fn, self.token, self.signals = seq, fn, token, signals
+        token._reporter = lambda progress: signals.progress.emit(seq, progress)
 
     def run(self) -> None:
         try:
@@ -76,6 +78,7 @@ class _Entry:
     on_done: Callable[[Any], None]
     on_failed: Callable[[BaseException], None] | None
     on_cancelled: Callable[[], None] | None
+    on_progress: Callable[..., None] | None = None
 
 
 class TaskRunner(QObject):
@@ -88,21 +91,25 @@ class TaskRunner(QObject):
         self._signals.done.connect(self._done)
         self._signals.failed.connect(self._failed)
         self._signals.cancelled.connect(self._cancelled)
+        self._signals.progress.connect(self._progress)
         self._seq = 0
         self._latest: dict[str, int] = {}
         self._entries: dict[int, _Entry] = {}
 
     def run(self, fn: Callable[[CancelToken], Any], on_done: Callable[[Any], None],
             on_failed: Callable[[BaseException], None] | None = None,
-            on_cancelled: Callable[[], None] | None = None, key: str = "task") -> TaskHandle:
-        """Start FN; an older task with the same KEY is cancelled and its result dropped."""
+            on_cancelled: Callable[[], None] | None = None, key: str = "task",
+            on_progress: Callable[..., None] | None = None) -> TaskHandle:
+        """Start FN; an older task with the same KEY is cancelled and its result dropped.
+        What FN passes to `token.report(...)` reaches ON_PROGRESS on the UI thread."""
         old = self._latest.get(key)
         if old is not None and old in self._entries:
             self._entries[old].handle.cancel()
         self._seq += 1
         handle = TaskHandle(self._seq, key)
         runnable = _Runnable(handle.seq, fn, handle.token, self._signals)
-        self._entries[handle.seq] = _Entry(handle, runnable, on_done, on_failed, on_cancelled)
+        self._entries[handle.seq] = _Entry(handle, runnable, on_done, on_failed, on_cancelled,
+                                           on_progress)
         self._latest[key] = handle.seq
         with _LOCK:
             _IN_FLIGHT.add(runnable)
@@ -145,6 +152,12 @@ class TaskRunner(QObject):
         if entry.on_failed is None:
             raise exc  # the app's one error path (ui/error_report.py) shows it
         entry.on_failed(exc)
+
+    def _progress(self, seq: int, progress: tuple) -> None:
+        entry = self._entries.get(seq)
+        if entry is not None and entry.on_progress is not None and \
+                self._latest.get(entry.handle.key) == seq:
+            entry.on_progress(*progress)
 
     def _cancelled(self, seq: int) -> None:
         entry, _latest = self._take(seq)
