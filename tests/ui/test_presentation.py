@@ -89,3 +89,11 @@ def test_typed_text_never_reaches_the_settings(qtbot, window, clinical, settings
         if path.is_file():
             data = path.read_bytes()
             assert b"Quargle" not in data and b"Zebulon" not in data, path
+
+
+def test_the_empty_timeline_of_a_typed_case_points_to_the_presentation_box(qtbot, window,
+                                                                           clinical):
+    window.new_case_action.trigger()
+    assert "Presentation box" in window.timeline_view.empty_text
+    shown(qtbot, clinical, lambda: window.open_path(demo_case()))
+    assert window.timeline_view.empty_text is None

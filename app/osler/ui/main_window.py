@@ -377,6 +377,10 @@ class MainWindow(QMainWindow):
         presentation; the differential's presentation box takes it from here."""
         self.cancel_import(quiet=True)
         self.clear_record()
+        self.timeline_view.empty_text = (
+            "A case from a typed presentation: no record.\nType it in the Presentation box "
+            "beside the differential →\nFile ▸ Open (Ctrl+O) to work on a record instead.")
+        self.timeline_view.update()
         self.patient_label.setText("<b>New case from a presentation</b> · no record")
         self.setWindowTitle("Osler — new case")
         self.newCaseRequested.emit()
@@ -491,6 +495,7 @@ class MainWindow(QMainWindow):
         return dialog.chosen()
 
     def _show_record(self, loaded: LoadedRecord, timeline: Timeline) -> None:
+        self.timeline_view.empty_text = None
         self.loaded = loaded
         self.current = timeline
         self.current_path = loaded.path

@@ -102,6 +102,7 @@ def _distinct(xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 class TimelinePainter:
     """Painting half of TimelineView (a mixin: it reads the view's state, never changes it)."""
 
+    empty_text: str | None = None  # what an empty view says (the window sets it per state)
     _layout: TimelineLayout | None
     _colours: TimelineColours
     _slots: list[LaneSlot]
@@ -146,8 +147,9 @@ class TimelinePainter:
     def _paint_empty(self, p: QPainter) -> None:
         p.setPen(QColor(self._colours.muted))
         if self._layout is None:
-            text = ("No record open.\nFile ▸ Open (Ctrl+O), a demo case, or drop a FHIR file "
-                    "or folder here.")
+            text = self.empty_text or (
+                "No record open.\nFile ▸ Open (Ctrl+O), a demo case, or drop a FHIR file "
+                "or folder here.")
         else:
             n = len(self._layout.undated)
             text = "This record has no dated events." + (
