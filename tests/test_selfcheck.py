@@ -252,3 +252,14 @@ def test_ddx_bench_measures_a_model_and_skips_without_one(tiny_model, tmp_path, 
     assert r["ratio_vs_naive_bayes"] > 0 and r["load_s"] > 0
     assert bench_main(["--model", str(tmp_path / "none")]) == 0
     assert "skipped" in capsys.readouterr().out
+
+
+def test_a_cpu_only_install_without_torch_is_a_warning_not_a_failure(monkeypatch):
+    from osler.selfcheck import WARN, check_gpu, check_packages
+
+    monkeypatch.setitem(sys.modules, "torch", None)  # import torch -> ModuleNotFoundError
+    gpu = check_gpu()
+    assert gpu.status == WARN and "NumPy" in gpu.detail
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    packages = check_packages()
+    assert packages.status == OK and packages.data["frozen"]

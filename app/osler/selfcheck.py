@@ -134,6 +134,10 @@ def check_packages(names: tuple[str, ...] = REQUIRED_PACKAGES) -> Check:
     """Every runtime dependency installed, none at a version known to be broken."""
     from osler import __version__
 
+    if getattr(sys, "frozen", False):  # the one-folder app carries its own, without metadata
+        return Check("Packages", OK, f"osler {__version__}, one-folder CPU app: its packages "
+                     "are bundled (no torch/transformers: the shipped model runs in NumPy)",
+                     {"versions": {"osler": __version__}, "frozen": True})
     found: dict[str, str] = {"osler": __version__}
     missing, broken = [], []
     for name in names:
@@ -192,6 +196,12 @@ def check_gpu() -> Check:
         from osler.reasoning.hardware import gpu_report
 
         report = gpu_report()
+    except ModuleNotFoundError as exc:
+        if getattr(sys, "frozen", False) or exc.name == "torch":
+            return Check("GPU", WARN, "CPU-only install (no torch): the shipped model runs on "
+                         "the CPU in NumPy; a GPU, int8/nf4 and local language models need "
+                         "the pip install with torch (docs/install.md)", {"torch": None})
+        return Check("GPU", FAIL, f"torch cannot start: {type(exc).__name__}: {exc}")
     except Exception as exc:
         return Check("GPU", FAIL, f"torch cannot start: {type(exc).__name__}: {exc}")
     data = report.to_json()

@@ -90,7 +90,12 @@ def test_vocabulary_cache_holds_vocabulary_vectors_only(tmp_path):
             "from osler.findings.semantic import SemanticIndex; "
             f"ex = FindingExtractor(default_kb()); ex.from_text({secret!r}); "
             "idx = SemanticIndex.of(ex.kb); print(len(idx.phrases))")
-    n = int(run(code, XDG_CACHE_HOME=str(tmp_path), HOME=str(tmp_path)))
+    from osler.locations import kb_dir
+
+    # Without the shipped embeddings (another KB, or an install without them) the user's
+    # cache is written; with them (the default) nothing is.
+    n = int(run(code, XDG_CACHE_HOME=str(tmp_path), HOME=str(tmp_path),
+                OSLER_RESOURCES=str(tmp_path / "no-resources"), OSLER_KB=str(kb_dir())))
     files = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert len(files) == 1 and files[0].name.startswith("vocab-") and files[0].suffix == ".npy"
     assert np.load(files[0]).shape == (n, 384)
@@ -99,6 +104,8 @@ def test_vocabulary_cache_holds_vocabulary_vectors_only(tmp_path):
     run(code, XDG_CACHE_HOME=str(tmp_path / "none"), HOME=str(tmp_path / "none"),
         OSLER_NO_DISK_CACHE="1")
     assert not (tmp_path / "none").exists()
+    run(code, XDG_CACHE_HOME=str(tmp_path / "shipped"), HOME=str(tmp_path / "shipped"))
+    assert not (tmp_path / "shipped").exists(), "the shipped embeddings were not used"
 
 
 def test_missing_model_degrades_to_lexicon_with_a_warning(tmp_path, monkeypatch):
@@ -109,3 +116,15 @@ def test_missing_model_degrades_to_lexicon_with_a_warning(tmp_path, monkeypatch)
     assert ex.warnings and "semantic matching off" in ex.warnings[0]
     assert not ex.semantic_ready
     json.dumps(ex.warnings)
+
+
+def test_the_shipped_vocabulary_embeddings_match_the_shipped_kb():
+    """A KB rebuild must regenerate resources/semantic (`python -m osler.findings.semantic`),
+    else every new install spends ~30 s computing them at its first differential."""
+    from osler.findings.semantic import SemanticIndex, shipped_cache_dir
+    from osler.knowledge.pack import default_kb
+
+    index = SemanticIndex.of(default_kb())
+    shipped = shipped_cache_dir() / f"vocab-{index._key()}.npy"
+    assert shipped.is_file(), f"{shipped} missing: run `python -m osler.findings.semantic`"
+    assert len(list(shipped_cache_dir().glob("vocab-*.npy"))) == 1

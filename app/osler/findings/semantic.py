@@ -79,14 +79,19 @@ class SemanticIndex:
         return h.hexdigest()[:32]
 
     def _load_or_embed(self) -> np.ndarray:
-        path = _cache_dir() / f"vocab-{self._key()}.npy" if _cache_dir() else None
-        if path is not None and path.is_file():
+        """The vocabulary's embeddings: shipped with the install for the shipped KB (about
+        30 s to compute on a 2-core PC), else from the user's cache, else computed once."""
+        name = f"vocab-{self._key()}.npy"
+        path = _cache_dir() / name if _cache_dir() else None
+        for candidate in (shipped_cache_dir() / name, path):
+            if candidate is None or not candidate.is_file():
+                continue
             try:
-                vec = np.load(path, allow_pickle=False)
+                vec = np.load(candidate, allow_pickle=False)
                 if vec.shape == (len(self.phrases), self.encoder.dim):
                     return vec.astype(np.float32)
             except (OSError, ValueError):
-                log.warning("semantic cache %s unreadable; rebuilding", path)
+                log.warning("semantic cache %s unreadable; rebuilding", candidate)
         vec = _encode(self.encoder, self.phrases)
         if path is not None:
             try:
@@ -123,6 +128,26 @@ def _encode(encoder, texts: list[str]) -> np.ndarray:
     # One BLAS thread: on a busy machine oversubscribed BLAS threads are slower, not faster.
     with threadpool_limits(1, "blas"):
         return encoder.encode(texts)
+
+
+def shipped_cache_dir() -> Path:
+    """Embeddings computed at build time for the shipped KB (resources/semantic)."""
+    from osler.locations import resources_dir
+
+    return resources_dir() / "semantic"
+
+
+def write_shipped_cache(kb: KnowledgeBase) -> Path:
+    """Compute the KB vocabulary's embeddings into resources/semantic (run after a KB
+    rebuild: `python -m osler.findings.semantic`); older files there are removed."""
+    index = SemanticIndex.of(kb)
+    out = shipped_cache_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("vocab-*.npy"):
+        old.unlink()
+    path = out / f"vocab-{index._key()}.npy"
+    np.save(path, index.vectors.astype(np.float16), allow_pickle=False)
+    return path
 
 
 def _cache_dir() -> Path | None:
@@ -178,3 +203,9 @@ def available() -> bool:
         except ModelUnavailable:
             return False
         return True
+
+
+if __name__ == "__main__":
+    from osler.knowledge.pack import default_kb
+
+    print(write_shipped_cache(default_kb()))

@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
 from osler import __version__
+
+_STARTED = time.perf_counter()  # near process start: for --exit-after-first-differential
 
 
 def parse_at(text: str) -> datetime:
@@ -51,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
                         default="auto", help="with --model: weight format (default auto)")
     parser.add_argument("--no-selfcheck", action="store_true",
                         help="do not show the first-run self-check")
+    parser.add_argument("--exit-after-first-differential", action="store_true",
+                        help=argparse.SUPPRESS)  # smoke tests and start-up benchmarks
     parser.add_argument("--version", action="version", version=f"osler-gui {__version__}")
     return parser
 
@@ -129,6 +134,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings.set_theme(args.theme)
     window.show()
     controller = _attach_differential(window, settings, args)
+    if args.exit_after_first_differential and controller is not None:
+        _exit_after_first_differential(window, controller)
     if args.text and args.path is None:
         # A new case from the text alone: no record is opened (not even the last one).
         if controller is not None:
@@ -159,6 +166,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     heartbeat.timeout.connect(lambda: None)
     heartbeat.start(300)
     return app.exec()
+
+
+def _exit_after_first_differential(window, controller) -> None:
+    """Print the time from process start to the first differential shown, then close."""
+    from PySide6.QtCore import QTimer
+
+    def shown(result) -> None:
+        controller.differentialShown.disconnect(shown)
+        print(f"first differential after {time.perf_counter() - _STARTED:.2f} s: "
+              f"{len(result.differential.diagnoses)} diagnoses", file=sys.stderr)
+        QTimer.singleShot(0, window.close)
+
+    controller.differentialShown.connect(shown)
 
 
 def open_text_case(window, controller, text: str, age: int | None, sex: str | None) -> None:
