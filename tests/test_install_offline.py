@@ -20,7 +20,7 @@ def _wheelhouse(tmp: Path) -> Path:
     wh = tmp / "wheelhouse"
     wh.mkdir()
     for name, data in (("osler-0.1.0-py3-none-any.whl", b"osler wheel bytes"),
-                       ("numpy-2.0.0-cp311-cp311-manylinux_2_28_x86_64.whl", b"numpy bytes")):
+                       ("torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl", b"torch bytes")):
         (wh / name).write_bytes(data)
     sums = "".join(f"{hashlib.sha256((wh / n).read_bytes()).hexdigest()}  ./{n}\n"
                    for n in sorted(p.name for p in wh.glob("*.whl")))
@@ -41,11 +41,11 @@ def _needs_tools():
 
 def test_a_corrupted_wheel_stops_the_install_by_name(tmp_path):
     wh = _wheelhouse(tmp_path)
-    (wh / "numpy-2.0.0-cp311-cp311-manylinux_2_28_x86_64.whl").write_bytes(b"tampered")
+    (wh / "torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl").write_bytes(b"tampered")
     proc = _install(wh, tmp_path / "prefix")
     assert proc.returncode == 2
-    assert "numpy-2.0.0-cp311-cp311-manylinux_2_28_x86_64.whl" in proc.stderr
-    assert "nothing was installed" in proc.stderr
+    assert "torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl" in proc.stderr
+    assert "checksum mismatch" in proc.stderr and "nothing was installed" in proc.stderr
     assert not (tmp_path / "prefix").exists()
 
 
