@@ -93,6 +93,7 @@ class MainWindow(QMainWindow):
         self.current: Timeline | None = None
         self.current_path: Path | None = None
         self.tasks = TaskRunner(self, self.pool)
+        self._import_generation = 0  # which open_path call the import callbacks belong to
         self.import_job: TaskHandle | None = None
         self._job_path: Path | None = None
         self._job_patient: str | None = None
@@ -416,9 +417,11 @@ class MainWindow(QMainWindow):
         self._job_path, self._job_patient, self._job_now = path, patient_id, now
         self._user_cancelled = False
         self._show_progress(f"Opening {path.name}…")
+        self._import_generation += 1
+        generation = self._import_generation
         self.import_job = self.tasks.run(
             lambda token: load_record(path, token), self._import_finished,
-            self._import_error, self._import_cancelled, key="import")
+            self._import_error, lambda: self._import_cancelled(generation), key="import")
         return self.import_job
 
     def cancel_import(self, quiet: bool = False) -> None:
@@ -480,7 +483,11 @@ class MainWindow(QMainWindow):
         self._error("Could not open record", f"{what}.\n\n{message}")
         self.recordFailed.emit(message)
 
-    def _import_cancelled(self) -> None:
+    def _import_cancelled(self, generation: int) -> None:
+        """Only the newest import's cancellation is news; a superseded one stays quiet
+        even when its worker notices the cancel after the newer import has finished."""
+        if generation != self._import_generation:
+            return
         by_user = self._user_cancelled
         self._user_cancelled = False
         if by_user or self.import_job is None:
