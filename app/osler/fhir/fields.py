@@ -12,9 +12,11 @@ from typing import Any
 
 from osler.fhir.dates import DateParseError, parse_datetime
 from osler.fhir.errors import ImportIssue
+from osler.fhir.reader import LONE_SURROGATE
 from osler.record import Coding, Source
 
 _TAG = re.compile(r"<[^>]+>")
+SHARED_MAX_CHARS = 32  # codes, units, statuses; not ids (uuids are 36) nor free text
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,9 +34,13 @@ class Concept:
 class Fields:
     """Reads fields of one resource, recording an ImportIssue for each bad one."""
 
-    def __init__(self, source: Source, issues: list[ImportIssue]):
+    def __init__(self, source: Source, issues: list[ImportIssue],
+                 shared: dict[Any, Any] | None = None):
         self.source = source
         self.issues = issues
+        # One per import: equal short strings and concepts become one object, so a million
+        # events with the same code, unit and status hold them once (memory of big imports).
+        self.shared = shared
 
     def warn(self, path: str, message: str) -> None:
         self.issues.append(ImportIssue(self.source, path, message))
@@ -79,6 +85,8 @@ class Fields:
         if not isinstance(v, str):
             self.warn(path, f"expected a string, got {type(v).__name__}; ignored")
             return None
+        if self.shared is not None and len(v) <= SHARED_MAX_CHARS:
+            return self.shared.setdefault(v, v)
         return v
 
     def num(self, d: dict[str, Any] | None, key: str, path: str) -> float | None:
@@ -136,7 +144,8 @@ class Fields:
             text = next((x.code for x in codings if x.code), None)
         if not text and not codings:
             return None
-        return Concept(tuple(codings), text or "")
+        concept = Concept(tuple(codings), text or "")
+        return concept if self.shared is None else self.shared.setdefault(concept, concept)
 
     def concepts(self, d: dict[str, Any] | None, key: str, path: str) -> list[Concept]:
         out = []
@@ -171,9 +180,13 @@ class Fields:
             charset = m.group(1)
         try:
             text = raw.decode(charset)
-        except (UnicodeDecodeError, LookupError):
-            self.warn(f"{path}.data", f"text is not valid {charset}; undecodable bytes replaced")
+        except (UnicodeError, LookupError, ValueError):
+            self.warn(f"{path}.data", f"text is not valid {charset[:40]}; undecodable bytes "
+                      "replaced")
             text = raw.decode("utf-8", errors="replace")
+        if not text.isascii() and LONE_SURROGATE.search(text):  # e.g. charset=utf-7
+            self.warn(f"{path}.data", "invalid Unicode (lone surrogate) replaced by U+FFFD")
+            text = LONE_SURROGATE.sub("\ufffd", text)
         if "html" in ctype:
             text = html.unescape(_TAG.sub(" ", text))
         return text

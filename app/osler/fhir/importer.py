@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from osler.fhir.errors import FhirError, ImportIssue
 from osler.fhir.fields import Fields
 from osler.fhir.mapping import Mapper, Resolver, resource_event_id
 from osler.fhir.patients import parse_patient, patient_keys, placeholder_id
-from osler.fhir.reader import RawResource, read_path
+from osler.fhir.reader import FhirInput, RawResource, display_name
 from osler.fhir.resource_types import BILLING_TYPES, PATIENT_FIELD
 from osler.record import Event, Patient, Source, Timeline
 
@@ -50,9 +51,10 @@ class ImportResult:
         """The `osler import --json` document."""
         chosen = self.timeline(patient_id) if self.timelines else None
         doc: dict[str, Any] = {
-            "patient": chosen.patient.summary() if chosen else None,
-            "counts": chosen.counts() if chosen else {},
-            "events": len(chosen) if chosen else 0,
+            # `is not None`: a patient with no events is an empty (falsy) Timeline.
+            "patient": chosen.patient.summary() if chosen is not None else None,
+            "counts": chosen.counts() if chosen is not None else {},
+            "events": len(chosen) if chosen is not None else 0,
             "warnings": [str(i) for i in self.issues[:MAX_LISTED_WARNINGS]],
             "warning_count": len(self.issues),
             "resources": self.resources,
@@ -71,16 +73,13 @@ CHECK_EVERY = 256  # resources between cancellation checks
 
 def import_path(path: str | Path, cancel: CancelToken = NEVER) -> ImportResult:
     """Import a Bundle, NDJSON file/folder or single resource; raises FhirError if unusable
-    (and osler.cancel.Cancelled, between resources, once CANCEL is set)."""
+    (and osler.cancel.Cancelled, between resources, once CANCEL is set).
+
+    Two passes over the input (patients and ids first, then events): NDJSON is streamed
+    from disk on each, so no raw resource is held longer than it takes to map it."""
     p = Path(path)
     issues: list[ImportIssue] = []
-    raws: list[RawResource] = []
-    for raw in read_path(p, issues):
-        raws.append(raw)
-        if len(raws) % CHECK_EVERY == 0:
-            cancel.check()
-    cancel.check()
-    return _build(str(p), raws, issues, cancel)
+    return _build(display_name(p), FhirInput(p), issues, cancel)
 
 
 def load_timeline(path: str | Path, patient_id: str | None = None) -> Timeline:
@@ -88,7 +87,7 @@ def load_timeline(path: str | Path, patient_id: str | None = None) -> Timeline:
     return import_path(path).timeline(patient_id)
 
 
-def _build(name: str, raws: list[RawResource], issues: list[ImportIssue],
+def _build(name: str, source: FhirInput, issues: list[ImportIssue],
            cancel: CancelToken = NEVER) -> ImportResult:
     resolver = Resolver()
     mapper = Mapper(resolver)
@@ -96,9 +95,18 @@ def _build(name: str, raws: list[RawResource], issues: list[ImportIssue],
     patients: dict[str, Patient] = {}
     order: list[str] = []
     key_to_patient: dict[str, str] = {}
+    shared: dict[Any, Any] = {}  # see Fields.shared
+
+    def passes(n: int, last: bool) -> Iterator[RawResource]:
+        # Reading finds the same issues on each pass: keep the first pass's.
+        yield from source.resources(issues if n == 1 else [], last=last)
 
     # Pass 1: patients, medications, and the ids of every event-bearing resource.
-    for raw in raws:
+    count = 0
+    for raw in passes(1, last=False):
+        count += 1
+        if count % CHECK_EVERY == 0:
+            cancel.check()
         res, rtype = raw.resource, raw.resource["resourceType"]
         if rtype == "Patient":
             f = Fields(raw.source, issues)
@@ -119,7 +127,7 @@ def _build(name: str, raws: list[RawResource], issues: list[ImportIssue],
     # Pass 2: events, attached to their patient.
     cancel.check()
     events: dict[str, dict[str, Event]] = {}
-    for n, raw in enumerate(raws):
+    for n, raw in enumerate(passes(2, last=True)):
         if n % CHECK_EVERY == 0:
             cancel.check()
         res, rtype = raw.resource, raw.resource["resourceType"]
@@ -132,7 +140,7 @@ def _build(name: str, raws: list[RawResource], issues: list[ImportIssue],
         if pfield is None:
             skipped[rtype] += 1
             continue
-        f = Fields(raw.source, issues)
+        f = Fields(raw.source, issues, shared)
         if res.get("status") == "entered-in-error":
             skipped["entered-in-error"] += 1
             continue
@@ -154,8 +162,11 @@ def _build(name: str, raws: list[RawResource], issues: list[ImportIssue],
                                           f"duplicate resource {ev.id}; the later one kept"))
             bucket[ev.id] = ev
 
-    timelines = [Timeline(patients[pid], list(events.get(pid, {}).values())) for pid in order]
-    return ImportResult(name, timelines, issues, skipped, len(raws))
+    issues.extend(source.late_issues)
+    timelines = []
+    for pid in order:  # each patient's bucket is freed as its timeline is made
+        timelines.append(Timeline(patients[pid], list(events.pop(pid, {}).values())))
+    return ImportResult(name, timelines, issues, skipped, count)
 
 
 def _patient_for(

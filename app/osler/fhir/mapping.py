@@ -94,7 +94,9 @@ class Resolver:
 
     def add(self, rtype: str, rid: str | None, full_url: str | None, event_id: str) -> None:
         if rid:
-            self.event_ids[f"{rtype}/{rid}"] = event_id
+            key = f"{rtype}/{rid}"
+            # Usually key == event_id: hold one string, not two (a million-resource import).
+            self.event_ids[key] = key if key == event_id else event_id
         if full_url:
             self.event_ids[full_url] = event_id
             if "/" in full_url and not full_url.startswith("urn:"):

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from osler.fhir.errors import FhirError, ImportIssue
-from osler.fhir.reader import FOLDER_SUFFIXES, NDJSON_SUFFIXES, decode, read_path
+from osler.fhir.reader import FOLDER_SUFFIXES, NDJSON_SUFFIXES, decode, parse_json, read_path
 from osler.fhir.resource_types import R4_RESOURCE_TYPES
 from osler.record import Source
 from osler.teaching.census import Census
@@ -267,7 +267,8 @@ def _write_file(f: _InputFile, handle, rewriter: ResourceRewriter, written: _Out
             handle.write(json.dumps(new, ensure_ascii=False, separators=(",", ":")) + "\n")
         return kinds
     text = decode(f.path.read_bytes(), str(f.path))
-    new = rewriter.document(json.loads(text))
+    # The reader's parse (issues were reported by pass 1): the same numbers and Unicode rules.
+    new = rewriter.document(parse_json(text, Source(str(f.path)), []))
     if new is not None:
         _tally(new, kinds, written)
         handle.write(json.dumps(new, ensure_ascii=False, indent=2) + "\n")
@@ -282,12 +283,12 @@ def _good_lines(f: _InputFile) -> Iterator[dict[str, Any]]:
                 if lineno in f.good_lines:
                     if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
                         raw = raw[3:]
-                    yield json.loads(raw.decode("utf-8"))
+                    yield parse_json(raw.decode("utf-8"), Source(str(f.path)), [])
     else:
         text = decode(f.path.read_bytes(), str(f.path))
         for lineno, line in enumerate(text.splitlines(), start=1):
             if lineno in f.good_lines:
-                yield json.loads(line)
+                yield parse_json(line, Source(str(f.path)), [])
 
 
 def _tally(doc: dict[str, Any], kinds: set[str], written: _Output) -> None:
