@@ -5,6 +5,9 @@
     python -m tests.audit.child rekey DB           rekey back and forth between two
                                                     passphrases until killed, printing each
     python -m tests.audit.child rekey-keyring DB   rekey to fresh OS-keyring keys until killed
+    python -m tests.audit.child create-stall DB    create a store, but stop (printing
+                                                    "stalled") just before moving it into
+                                                    place, until killed
 """
 
 from __future__ import annotations
@@ -56,8 +59,23 @@ def rekey_keyring(db: str) -> None:
             sys.stdout.flush()
 
 
+def create_stall(db: str) -> None:
+    import time
+
+    def stall(tmp, path):
+        sys.stdout.write("stalled\n")
+        sys.stdout.flush()
+        while True:
+            time.sleep(60)
+
+    AuditStore._place = staticmethod(stall)
+    AuditStore.open(db, provider())
+
+
 if __name__ == "__main__":
-    if sys.argv[1] == "append":
+    if sys.argv[1] == "create-stall":
+        create_stall(sys.argv[2])
+    elif sys.argv[1] == "append":
         append(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     elif sys.argv[1] == "rekey-keyring":
         rekey_keyring(sys.argv[2])

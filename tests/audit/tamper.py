@@ -13,6 +13,8 @@ from sqlcipher3 import dbapi2 as sqlcipher
 
 from osler.audit.cipherfile import raw_key_pragma
 from osler.audit.keys import derive_passphrase_key
+from osler.audit.storekeys import StoreKeys
+from osler.audit.witness import Witness, witness_path
 from tests.audit.sample import FAST_SCRYPT_N, PASSPHRASE
 
 
@@ -46,3 +48,20 @@ def sql(db_path: Path, *statements: str, params: tuple = ()) -> None:
 
 def file_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def store_keys(db_path: Path) -> StoreKeys:
+    """The store's chain/witness keys, read from its secret with the database key."""
+    conn = open_raw(db_path)
+    try:
+        secret = conn.execute("SELECT value FROM meta WHERE name = 'secret'").fetchone()[0]
+    finally:
+        conn.close()
+    return StoreKeys.from_secret(bytes.fromhex(secret))
+
+
+def forge_witness(db_path: Path, count: int, head_hash: str) -> None:
+    """Rewrite the witness file as a key holder can: it is keyed from the store secret."""
+    salt = db_path.read_bytes()[:16]
+    Witness(witness_path(db_path), store_keys(db_path).witness_key, salt).create(
+        count, head_hash, replace=True)

@@ -153,3 +153,85 @@ def test_cli_start_does_not_load_the_store_libraries():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=REPO, timeout=60)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_bad_values_in_a_record_are_bad_input_naming_the_argument(env, ddx_file, tmp_path):
+    db = Path(env["OSLER_AUDIT_DB"])
+    text = ddx_file.read_text(encoding="utf-8")
+
+    def ddx_with(name, old, new):
+        path = tmp_path / name
+        assert old in text
+        path.write_text(text.replace(old, new, 1), encoding="utf-8")
+        return path
+
+    cases = [
+        (ddx_with("nan.json", '"present": true', '"present": true, "value": NaN'),
+         (), ("--ddx", "NaN")),
+        (ddx_with("inf.json", '"probability": 0.55', '"probability": 1e400'),
+         (), ("--ddx", "out of range")),
+        (ddx_with("inf-finding.json", '"present": true', '"present": true, "value": -1e999'),
+         (), ("--ddx", "out of range")),
+        (ddx_with("bigint.json", '"probability": 0.55', '"probability": 1' + "0" * 400),
+         (), ("--ddx", "out of range")),
+        (ddx_with("surrogate.json", '"label": "Fever"', '"label": "Fe\\ud800ver"'),
+         (), ("--ddx", "findings[0].label", "Unicode")),
+        (ddx_file, ("--text", "bad \udcff byte"), ("--text", "0xff", "UTF-8")),
+        (ddx_file, ("--clinician", "dr-\udce9"), ("--clinician", "0xe9")),
+        (ddx_file, ("--text", "\udced\udca0\udc80"), ("--text", "UTF-8")),  # an encoded surrogate
+    ]
+    for path, extra, words in cases:
+        args = ["audit", "record", "--clinician", CLINICIAN, "--patient", "MRN-7", "--ddx",
+                str(path), "--action", "reject", "--rank", "1", "--reason",
+                "alternative-more-likely", *extra]
+        if "--clinician" in extra:
+            args[3] = extra[1]
+            args = args[:-2]
+        line = bad(osler(env, *args), *words)
+        assert "internal error" not in line
+        assert not db.exists(), f"something was written for {words}"
+    bad(osler(env, "audit", "log", "--patient", "MRN-\udcff"), "--patient", "0xff")
+
+
+def test_verify_names_a_damaged_wal_and_the_store_keeps_it(env, ddx_file, tmp_path):
+    from osler.audit import AuditStore, KeyProvider
+    from tests.audit.sample import record as sample_record
+
+    live = tmp_path / "live" / "audit.db"
+    store = AuditStore.open(live, KeyProvider(passphrase=PASSPHRASE, use_keyring=False))
+    for i in range(12):
+        store.append(sample_record(i))
+    backup = tmp_path / "backup"
+    backup.mkdir()
+    for name in ("audit.db", "audit.db-wal", "audit.db-witness"):
+        (backup / name).write_bytes((live.parent / name).read_bytes())
+    store.close()
+    wal = backup / "audit.db-wal"
+    data = bytearray(wal.read_bytes())
+    data[32 + 10 * (24 + 4096) + 24 + 777] ^= 0x04
+    wal.write_bytes(bytes(data))
+    db = str(backup / "audit.db")
+    proc = osler(env, "audit", "verify", "--db", db)
+    line = bad(proc, str(wal), "damaged", "NOT intact")
+    assert "frame 11 of" in line and "damaged-" in proc.stdout
+    bad(record(env, ddx_file, "--db", db, "--action", "comment", "--text", "x"), "read-only",
+        "damaged-")
+    doc = json.loads(ok(osler(env, "audit", "log", "--db", db, "--json")).stdout)
+    assert doc["store"]["read_only"] and len(doc["entries"]) < 12
+    assert wal.read_bytes() == bytes(data), "the damaged WAL was checkpointed or deleted"
+
+
+def test_a_rolled_back_store_is_caught_without_an_anchor_and_can_be_accepted(env, ddx_file,
+                                                                             tmp_path):
+    for i in range(2):
+        ok(record(env, ddx_file, "--action", "comment", "--text", f"note {i}"))
+    db = Path(env["OSLER_AUDIT_DB"])
+    (tmp_path / "old.db").write_bytes(db.read_bytes())
+    ok(record(env, ddx_file, "--action", "comment", "--text", "note 2"))
+    db.write_bytes((tmp_path / "old.db").read_bytes())
+    bad(osler(env, "audit", "verify"), "rollback", "witness", "recorded 3")
+    bad(record(env, ddx_file, "--action", "comment", "--text", "note 3"), "read-only",
+        "reset-witness")
+    assert "the witness now records 2 entries" in ok(osler(env, "audit", "reset-witness")).stdout
+    ok(record(env, ddx_file, "--action", "comment", "--text", "note 3"))
+    assert "OK: 3 entries" in ok(osler(env, "audit", "verify")).stdout

@@ -110,3 +110,41 @@ def test_damaged_later_page_is_reported_by_verify(filled):
     assert not report.ok
     assert "corrupt" in {p.kind for p in report.problems}
     assert snapshot(filled.parent)["audit.db"] == before["audit.db"]
+
+
+def test_a_flipped_salt_bit_is_reported_as_damage_not_a_wrong_key(filled):
+    data = bytearray(filled.read_bytes())
+    data[5] ^= 0x08  # the 16-byte salt is the file's only plaintext
+    filled.write_bytes(bytes(data))
+    err = open_fails(filled, AuditIntegrityError)
+    assert not isinstance(err, AuditKeyError)
+    assert "salt" in str(err) and "1 bits differ" in str(err) and "the key is right" in str(err)
+
+
+def test_a_wrong_passphrase_on_an_intact_salt_is_still_a_wrong_key(filled):
+    with pytest.raises(AuditKeyError, match="wrong passphrase"):
+        AuditStore.open(filled, provider("not the passphrase at all"))
+
+
+def test_a_flipped_salt_bit_with_a_wrong_passphrase_is_a_wrong_key(filled):
+    data = bytearray(filled.read_bytes())
+    data[0] ^= 0x01
+    filled.write_bytes(bytes(data))
+    with pytest.raises(AuditKeyError, match="wrong passphrase"):
+        AuditStore.open(filled, provider("not the passphrase at all"))
+
+
+def test_a_flipped_salt_bit_in_keyring_mode_is_damage(tmp_path):
+    from osler.audit import KeyProvider
+    from tests.audit.test_witness import FakeSecureKeyring
+
+    backend = FakeSecureKeyring()
+    db = tmp_path / "audit.db"
+    with AuditStore.open(db, KeyProvider(backend=backend, environ={})) as s:
+        s.append(record(0))
+    data = bytearray(db.read_bytes())
+    data[15] ^= 0x80
+    db.write_bytes(bytes(data))
+    with pytest.raises(AuditIntegrityError, match="salt") as info:
+        AuditStore.open(db, KeyProvider(backend=backend, environ={}))
+    assert "the key in the OS keyring" in str(info.value)

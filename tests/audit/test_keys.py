@@ -215,3 +215,33 @@ def test_verify_follows_a_rekey_made_elsewhere(db_path, store):
     store.rekey(passphrase=new)
     assert window.verify().ok and answers == []
     window.close()
+
+
+def test_a_passphrase_of_only_whitespace_is_refused(tmp_path, store):
+    for blank in (" " * 12, "\t \u3000 \u00a0   \n"):
+        with pytest.raises(AuditKeyError, match="only spaces"):
+            AuditStore.open(tmp_path / "a.db", provider(blank))
+        with pytest.raises(AuditKeyError, match="only spaces"):
+            store.rekey(passphrase=blank)
+    assert not (tmp_path / "a.db").exists()
+
+
+def test_the_length_rule_counts_the_normalised_passphrase(tmp_path):
+    short = unicodedata.normalize("NFD", "ééééééé")  # 7 characters, 14 code points in NFD
+    assert len(short) == 14
+    with pytest.raises(AuditKeyError, match="at least 8"):
+        AuditStore.open(tmp_path / "a.db", provider(short))
+    good = unicodedata.normalize("NFD", "éééééééé")
+    AuditStore.open(tmp_path / "b.db", provider(good)).close()
+    with AuditStore.open(tmp_path / "b.db", provider(unicodedata.normalize("NFC", good))) as s:
+        assert s.key_source == "passphrase"
+
+
+def test_a_store_made_with_a_decomposed_passphrase_opens_with_either_form(tmp_path):
+    """Key derivation has always normalised to NFC, so no raw-form fallback is needed."""
+    nfd = unicodedata.normalize("NFD", "crème brûlée au café")
+    salt = bytes(range(16))
+    assert (derive_passphrase_key(nfd, salt, FAST_SCRYPT_N)
+            == derive_passphrase_key(unicodedata.normalize("NFC", nfd), salt, FAST_SCRYPT_N))
+    AuditStore.open(tmp_path / "a.db", provider(nfd)).close()
+    AuditStore.open(tmp_path / "a.db", provider(unicodedata.normalize("NFC", nfd))).close()

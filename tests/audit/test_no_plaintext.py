@@ -41,7 +41,7 @@ def test_store_files_hold_no_plaintext_while_open_and_after_close(db_path):
     assert_absent(files, needles)
     store.close()
     files = on_disk(db_path.parent)
-    assert list(files) == ["audit.db"]
+    assert sorted(files) == ["audit.db", "audit.db-witness"]
     assert_absent(files, needles)
 
     key, _salt = raw_key(db_path)
@@ -54,4 +54,4 @@ def test_store_files_hold_no_plaintext_while_open_and_after_close(db_path):
 
 def test_creation_leaves_no_temporary_files(db_path):
     AuditStore.open(db_path, provider()).close()
-    assert sorted(p.name for p in db_path.parent.iterdir()) == ["audit.db"]
+    assert sorted(p.name for p in db_path.parent.iterdir()) == ["audit.db", "audit.db-witness"]

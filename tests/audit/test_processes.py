@@ -106,3 +106,26 @@ def test_sigkill_during_rekey_leaves_a_store_that_opens_with_one_of_the_keys(tmp
         assert len(opened) == 1, f"opened with {len(opened)} passphrases; child said {err}"
     assert rekeys >= 6
     print(f"{rekeys} completed rekeys across 6 SIGKILLed children")
+
+
+def creating_files(folder):
+    return sorted(p.name for p in folder.iterdir() if ".creating-" in p.name)
+
+
+@posix_only
+@pytest.mark.slow
+def test_a_creation_killed_midway_is_cleaned_up_at_the_next_open(tmp_path):
+    db = tmp_path / "audit.db"
+    proc = child("create-stall", str(db))
+    assert proc.stdout.readline() == "stalled\n", proc.stderr.read()
+    left = creating_files(tmp_path)
+    assert left, "the stalled creation should have its temporary file"
+    # While the creator lives (and holds its lock), another process leaves its file alone.
+    with AuditStore.open(db, provider()) as s:
+        s.append(record(0))
+    assert set(left) <= set(creating_files(tmp_path)), "removed a creation still in progress"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate(timeout=30)
+    with AuditStore.open(db, provider()) as s:
+        assert s.count() == 1 and s.verify().ok
+    assert creating_files(tmp_path) == [], "the killed creation's files were left behind"

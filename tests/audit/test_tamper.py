@@ -11,8 +11,9 @@ import pytest
 from osler.audit import Anchor, AuditAnchorError, AuditIntegrityError, AuditStore
 from osler.audit.cipherfile import PAGE_SIZE
 from osler.audit.storekeys import GENESIS, StoreKeys
+from osler.audit.witness import witness_path
 from tests.audit.sample import provider, record
-from tests.audit.tamper import open_raw, sql
+from tests.audit.tamper import forge_witness, open_raw, sql, store_keys
 
 
 @pytest.fixture
@@ -135,7 +136,7 @@ def test_several_problems_are_all_named(five):
     assert kinds(verify(five)) == [(4, "modified"), (2, "deleted")]
 
 
-def test_rollback_to_an_older_file_is_caught_by_a_later_anchor(db_path, tmp_path):
+def test_rollback_to_an_older_file_is_caught_by_the_witness(db_path, tmp_path):
     old = tmp_path / "old-copy.db"
     with AuditStore.open(db_path, provider()) as s:
         for i in range(3):
@@ -144,25 +145,60 @@ def test_rollback_to_an_older_file_is_caught_by_a_later_anchor(db_path, tmp_path
     with AuditStore.open(db_path, provider()) as s:
         for i in range(3, 6):
             s.append(record(i))
+    shutil.copy(old, db_path)
+    report = verify(db_path)
+    assert kinds(report) == [(4, "rollback")]
+    assert "witness" in report.problems[0].message and "recorded 6" in str(report.problems[0])
+
+
+def test_rollback_of_file_and_witness_is_caught_only_by_a_later_anchor(db_path, tmp_path):
+    old = tmp_path / "old-copy.db"
+    witness = witness_path(db_path)
+    with AuditStore.open(db_path, provider()) as s:
+        for i in range(3):
+            s.append(record(i))
+    shutil.copy(db_path, old)
+    shutil.copy(witness, tmp_path / "old-witness")
+    with AuditStore.open(db_path, provider()) as s:
+        for i in range(3, 6):
+            s.append(record(i))
         anchor = s.anchor()
     anchor_file = anchor.save(tmp_path / "anchor.json")
     shutil.copy(old, db_path)
-    assert verify(db_path).ok  # alone, an older copy is a consistent store: see docs
+    shutil.copy(tmp_path / "old-witness", witness)
+    assert verify(db_path).ok  # both rolled back: a consistent store of its time, see docs
     report = verify(db_path, Anchor.load(anchor_file))
     assert kinds(report) == [(4, "rollback")]
     assert "recorded 6" in report.problems[0].message
 
 
-def test_truncation_by_a_key_holder_is_caught_by_an_anchor(five, tmp_path):
-    with AuditStore.open(five, provider()) as s:
-        anchor = s.anchor()
-        keys = s._keys
+def test_truncation_by_a_key_holder_is_caught_by_the_witness(five):
+    keys = store_keys(five)
     conn = open_raw(five)
     h3 = conn.execute("SELECT entry_hash FROM entries WHERE seq = 3").fetchone()[0]
     conn.close()
     sql(five, "DELETE FROM entries WHERE seq >= 4",
         "UPDATE head SET count = 3, hash = ?, mac = ?", params=(h3, keys.head_mac(3, h3)))
-    assert verify(five).ok
+    report = verify(five)
+    assert kinds(report) == [(4, "rollback")]
+    with AuditStore.open(five, provider()) as s:
+        assert s.read_only and "witness" in s.read_only
+        with pytest.raises(AuditIntegrityError, match="read-only"):
+            s.append(record(9))
+    assert kinds(verify(five)) == [(4, "rollback")], "the refused append changed nothing"
+
+
+def test_truncation_by_a_key_holder_who_also_forges_the_witness_needs_an_anchor(five):
+    with AuditStore.open(five, provider()) as s:
+        anchor = s.anchor()
+    keys = store_keys(five)
+    conn = open_raw(five)
+    h3 = conn.execute("SELECT entry_hash FROM entries WHERE seq = 3").fetchone()[0]
+    conn.close()
+    sql(five, "DELETE FROM entries WHERE seq >= 4",
+        "UPDATE head SET count = 3, hash = ?, mac = ?", params=(h3, keys.head_mac(3, h3)))
+    forge_witness(five, 3, h3)
+    assert verify(five).ok  # the documented limit of the witness
     assert kinds(verify(five, anchor)) == [(4, "rollback")]
 
 
@@ -186,7 +222,10 @@ def test_history_rewritten_with_the_key_is_caught_only_by_an_anchor(five):
     conn.execute("UPDATE head SET hash = ?, mac = ?", (prev, keys.head_mac(len(rows), prev)))
     conn.execute("COMMIT")
     conn.close()
-    assert verify(five).ok  # the documented limit: a key holder can rewrite consistently
+    assert kinds(verify(five)) == [(5, "modified")]  # the witness saw the old #5...
+    assert "witness" in verify(five).problems[0].message
+    forge_witness(five, len(rows), prev)
+    assert verify(five).ok  # ...but a key holder can rewrite the witness too: see docs
     report = verify(five, anchor)
     assert kinds(report) == [(5, "modified")]
     assert "rewritten" in report.problems[0].message

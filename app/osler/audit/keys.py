@@ -89,10 +89,32 @@ def _is_secure(backend: Any) -> bool:
 
 
 def derive_passphrase_key(passphrase: str, salt: bytes, n: int = SCRYPT_N) -> bytes:
-    """scrypt(passphrase NFC-normalised, salt, N, r=8, p=1) -> 32-byte database key."""
+    """scrypt(passphrase NFC-normalised, salt, N, r=8, p=1) -> 32-byte database key.
+
+    Every Osler version has normalised here, so stores made with a passphrase typed in
+    another normal form (NFD on macOS) open with either form.
+    """
     data = unicodedata.normalize("NFC", passphrase).encode("utf-8")
     return hashlib.scrypt(data, salt=salt, n=n, r=SCRYPT_R, p=SCRYPT_P,
                           maxmem=256 * SCRYPT_R * n + (1 << 20), dklen=KEY_BYTES)
+
+
+def check_new_passphrase(text: str) -> str:
+    """TEXT NFC-normalised (what the key is derived from), if good enough for a new store or
+    rekey: at least MIN_PASSPHRASE characters once normalised, not only whitespace."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise AuditKeyError("a passphrase must be valid Unicode text (it holds a lone "
+                            "surrogate, e.g. from invalid UTF-8 bytes)",
+                            field="passphrase") from None
+    normal = unicodedata.normalize("NFC", text)
+    if not normal.strip():
+        raise AuditKeyError("a new passphrase cannot be only spaces", field="passphrase")
+    if len(normal) < MIN_PASSPHRASE:
+        raise AuditKeyError(f"a new passphrase needs at least {MIN_PASSPHRASE} characters",
+                            field="passphrase")
+    return normal
 
 
 def terminal_ask(message: str, new: bool) -> str | None:
@@ -205,16 +227,20 @@ class KeyProvider:
             raise AuditKeyError(
                 f"needs a passphrase ({why}): set {PASSPHRASE_ENV} or run in a terminal to be "
                 "asked", field="passphrase")
-        if new and len(text) < MIN_PASSPHRASE:
-            raise AuditKeyError(f"a new passphrase needs at least {MIN_PASSPHRASE} characters",
-                                field="passphrase")
+        if new:
+            text = check_new_passphrase(text)
         return text, label
 
     def passphrase_key(self, salt: bytes, text: str, label: str) -> StoreKey:
         """Derive (once per provider, salt and passphrase) the key for a passphrase."""
-        tag = (salt, hashlib.sha256(text.encode("utf-8")).digest())
+        tag = (salt, hashlib.sha256(unicodedata.normalize("NFC", text).encode(
+            "utf-8", "surrogatepass")).digest())
         if tag not in self._derived:
-            self._derived[tag] = derive_passphrase_key(text, salt, self.scrypt_n)
+            try:
+                self._derived[tag] = derive_passphrase_key(text, salt, self.scrypt_n)
+            except UnicodeEncodeError:
+                raise AuditKeyError(f"{label} is not valid Unicode text (invalid UTF-8 "
+                                    "bytes?)", field="passphrase") from None
         return StoreKey(self._derived[tag], "passphrase", label)
 
     # --- what the store calls ------------------------------------------
@@ -256,10 +282,8 @@ class KeyProvider:
             self._save_entry(ref, entry)
             return self._keyring_key(key.hex(), "the new key")
         if passphrase is not None:
-            if len(passphrase) < MIN_PASSPHRASE:
-                raise AuditKeyError(f"a new passphrase needs at least {MIN_PASSPHRASE} "
-                                    "characters", field="passphrase")
-            return self.passphrase_key(salt, passphrase, "the new passphrase")
+            return self.passphrase_key(salt, check_new_passphrase(passphrase),
+                                       "the new passphrase")
         if self._ask is None:
             raise AuditKeyError("needs the new passphrase: pass it from an environment "
                                 "variable or run in a terminal to be asked", field="passphrase")

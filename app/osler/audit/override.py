@@ -92,6 +92,9 @@ class OverrideRecord:
         if code is not None:
             reason(code)  # raises for unknown codes
         set_(self, "reason_code", code)
+        for name in ("clinician_id", "patient_id", "model", "inputs_fingerprint",
+                     "differential_shown", "diagnosis", "decision", "reason_text"):
+            _unicode(getattr(self, name), name)
         self._check_rules()
 
     def _check_rules(self) -> None:
@@ -151,8 +154,12 @@ class OverrideRecord:
         if new_rank is not None:
             decision["new_rank"] = new_rank
         findings = ddx.get("findings", [])
+        try:
+            fingerprint = fingerprint_inputs(findings)
+        except (TypeError, ValueError) as exc:  # NaN, Infinity, lone surrogates, non-JSON
+            raise AuditInputError(f"not plain JSON data: {exc}", field="ddx.findings") from None
         return cls(action=action, clinician_id=clinician_id, patient_id=patient_id,
-                   model=ddx.get("model") or {}, inputs_fingerprint=fingerprint_inputs(findings),
+                   model=ddx.get("model") or {}, inputs_fingerprint=fingerprint,
                    differential_shown=differential, diagnosis=diagnosis, decision=decision,
                    reason_code=reason_code, reason_text=reason_text)
 
@@ -202,9 +209,33 @@ def _codes(value: Any, where: str) -> list[str]:
 def _number(value: Any, where: str) -> float | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise AuditInputError("must be a number", field=where)
+    try:
+        ok = not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(
+            value)
+    except OverflowError:  # an int beyond float range
+        ok = False
+    if not ok:
+        raise AuditInputError("must be a finite number", field=where)
     return float(value)
+
+
+def _unicode(value: Any, where: str) -> None:
+    """AuditInputError naming the field when a string in VALUE cannot be UTF-8 (lone
+    surrogates: what invalid UTF-8 bytes in a command-line argument become)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise AuditInputError(f"not valid Unicode text (lone surrogate U+"
+                                  f"{ord(value[exc.start]):04X} at character {exc.start + 1})",
+                                  field=where) from None
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _unicode(k, where)
+            _unicode(v, f"{where}.{k}")
+    elif isinstance(value, list | tuple):
+        for i, v in enumerate(value):
+            _unicode(v, f"{where}[{i}]")
 
 
 def _rank(value: Any, where: str) -> int | None:

@@ -1,4 +1,4 @@
-"""Keys derived from a store's own secret: chain MAC, patient pseudonyms, anchor signing.
+"""Keys derived from a store's own secret: chain MAC, pseudonyms, anchor signing, witness MAC.
 
 The secret is random per store and lives inside the encrypted database, so it survives a
 rekey (a new database key leaves chain, pseudonyms and anchors valid) and anyone who can
@@ -37,6 +37,7 @@ class StoreKeys:
     chain_key: bytes = field(repr=False)
     pseudonym_key: bytes = field(repr=False)
     signing_key: Ed25519PrivateKey = field(repr=False)
+    witness_key: bytes = field(repr=False)
 
     @classmethod
     def from_secret(cls, secret: bytes) -> StoreKeys:
@@ -45,7 +46,8 @@ class StoreKeys:
             raise ValueError("store secret must be 32 bytes")
         return cls(chain_key=_derive(secret, "chain"),
                    pseudonym_key=_derive(secret, "patient-pseudonym"),
-                   signing_key=Ed25519PrivateKey.from_private_bytes(_derive(secret, "anchor-sign")))
+                   signing_key=Ed25519PrivateKey.from_private_bytes(_derive(secret, "anchor-sign")),
+                   witness_key=_derive(secret, "witness"))
 
     def entry_hash(self, seq: int, prev_hash: str, body: str) -> str:
         """HMAC-SHA256 over (seq, prev_hash, body): binds each entry to its place in the chain."""
