@@ -61,3 +61,11 @@ def small_bundle_path(tmp_path: Path) -> Path:
     path = tmp_path / "small_bundle.json"
     path.write_text(json.dumps(small_bundle()), encoding="utf-8")
     return path
+
+
+@pytest.fixture(autouse=True)
+def private_model_pins(tmp_path_factory, monkeypatch) -> Path:
+    """Model-folder pins (osler.reasoning.pins) go to a fresh file per test, never the user's."""
+    path = tmp_path_factory.mktemp("pins") / "model-pins.json"
+    monkeypatch.setenv("OSLER_MODEL_PINS", str(path))
+    return path

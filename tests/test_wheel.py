@@ -1,6 +1,7 @@
 """The wheel carries everything Osler needs at run time (KB pack, shipped model with its
-SHA256SUMS, cases, icons, styles) and works from outside the source tree; a damaged file
-in it is refused with the file named."""
+SHA256SUMS and the project's signature over it, the public key in the code, cases, icons,
+styles) and works from outside the source tree; a damaged or unsigned model in it is
+refused with the file named."""
 
 from __future__ import annotations
 
@@ -38,6 +39,8 @@ def unpacked(tmp_path_factory) -> Path:
     for needed in ("osler/_shipped/resources/kb/manifest.json",
                    "osler/_shipped/resources/kb/conditions.json",
                    "osler/_shipped/models/osler-ddx/SHA256SUMS",
+                   "osler/_shipped/models/osler-ddx/SHA256SUMS.sig",
+                   "osler/reasoning/signature.py",  # PROJECT_KEYS: the public key
                    "osler/_shipped/models/osler-ddx/model.safetensors",
                    "osler/_shipped/resources/cases/demo-chest-pain.json",
                    "osler/_shipped/resources/icons/osler.svg"):
@@ -77,3 +80,16 @@ def test_a_damaged_model_file_in_the_package_is_refused_by_name(unpacked, tmp_pa
         assert "model.safetensors" in ddx.stderr and "checksum" in ddx.stderr
     finally:
         weights.write_bytes(original)
+
+
+def test_an_unsigned_model_in_the_package_is_refused_with_the_repair(unpacked, tmp_path):
+    sig = unpacked / "osler" / "_shipped" / "models" / "osler-ddx" / "SHA256SUMS.sig"
+    original = sig.read_bytes()
+    try:
+        sig.unlink()
+        ddx = _run(unpacked, tmp_path, "ddx", "--text", "fever", "--json", "--no-semantic")
+        assert ddx.returncode == 2
+        assert "SHA256SUMS.sig" in ddx.stderr and "not the one the Osler project signed" \
+            in ddx.stderr and "reinstall Osler" in ddx.stderr
+    finally:
+        sig.write_bytes(original)

@@ -72,6 +72,8 @@ def verify_folder(folder: Path, required: tuple[str, ...] = ()) -> dict[str, str
 
 
 def write_sums(folder: Path, names: list[str]) -> None:
-    """Write SHA256SUMS for the given files (used by the training recipe)."""
+    """Write SHA256SUMS for the given files (used by the training recipe). A signature of the
+    previous list no longer holds: it is removed (packaging/sign_model.py signs anew)."""
     lines = [f"{file_sha256(folder / n)}  {n}" for n in sorted(names)]
     (folder / SUMS).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (folder / f"{SUMS}.sig").unlink(missing_ok=True)

@@ -20,6 +20,7 @@ from osler.reasoning.case import CaseInput
 from osler.reasoning.checksums import verify_folder
 from osler.reasoning.encoding import case_text
 from osler.reasoning.errors import ModelLoadError
+from osler.reasoning.folder_screen import screen_folder
 from osler.reasoning.kbmatrix import KBMatrix
 from osler.reasoning.runtime import (
     ModelInfo,
@@ -27,9 +28,11 @@ from osler.reasoning.runtime import (
     force_offline,
     is_out_of_memory,
     model_memory_bytes,
+    never_ask_to_run_code,
     resolve_device,
     resolve_quantization,
 )
+from osler.reasoning.signature import is_shipped_folder, verify_shipped
 
 REQUIRED_FILES = ("config.json", "model.safetensors", "tokenizer.json", "osler.json")
 BATCH = 256
@@ -88,7 +91,13 @@ def read_model_meta(folder: Path) -> dict[str, Any]:
 
 
 class ShippedEngine:
-    """A verified local BERT-style classifier over finding tokens."""
+    """A verified local BERT-style classifier over finding tokens.
+
+    The install's own model folder must carry the project's signature over SHA256SUMS; any
+    other Osler model folder (a clinic's own) is checked against its SHA256SUMS and pinned
+    at first use (osler.reasoning.pins, by the service)."""
+
+    pin_warning: str | None = None
 
     def __init__(self, folder: str | Path, m: KBMatrix, device: str = "auto",
                  quantization: str = "auto", verify: bool = True, rules: object | None = None):
@@ -99,7 +108,12 @@ class ShippedEngine:
         for name in REQUIRED_FILES:
             if not (path / name).is_file():
                 raise ModelLoadError("missing: not an Osler model folder", str(path), name)
-        sums = verify_folder(path, REQUIRED_FILES) if verify else {}
+        screen_folder(path)  # before any library opens a file of it
+        self.shipped = is_shipped_folder(path)
+        if self.shipped:
+            sums = verify_shipped(path, REQUIRED_FILES)
+        else:
+            sums = verify_folder(path, REQUIRED_FILES) if verify else {}
         meta = read_model_meta(path)
         self.meta = meta
         self.m = m
@@ -146,11 +160,12 @@ class ShippedEngine:
 
         import osler.reasoning.ddx_model  # noqa: F401 - registers the architecture
 
+        never_ask_to_run_code()
         try:
             self.tokenizer = PreTrainedTokenizerFast.from_pretrained(
-                str(path), local_files_only=True)
+                str(path), local_files_only=True, trust_remote_code=False)
             qconf = bnb_config(quant, dev, keep=("classifier",))
-            kwargs: dict[str, Any] = {"local_files_only": True}
+            kwargs: dict[str, Any] = {"local_files_only": True, "trust_remote_code": False}
             if qconf is not None:
                 kwargs["quantization_config"] = qconf
                 kwargs["device_map"] = dev

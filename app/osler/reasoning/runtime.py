@@ -12,6 +12,8 @@ from typing import Any
 from osler.reasoning.errors import ModelLoadError, ReasoningError
 
 DEVICES = ("auto", "cpu", "cuda")
+LANGUAGE_MODEL_KINDS = ("llm", "server")
+"""ModelInfo kinds that write a rationale: a local LLM, or one on a clinic server."""
 QUANTIZATIONS = ("auto", "none", "int8", "nf4")
 
 
@@ -22,6 +24,16 @@ def force_offline() -> None:
     os.environ["HF_DATASETS_OFFLINE"] = "1"
     os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def never_ask_to_run_code() -> None:
+    """transformers asks on the terminal (`input()`, even when stdin is a pipe) whether to run
+    a model folder's own code when `trust_remote_code` is not given; with its timeout at 0 it
+    refuses instead. Every Osler call also passes trust_remote_code=False; this covers any
+    call inside transformers that does not pass it on. Call after importing transformers."""
+    from transformers import dynamic_module_utils
+
+    dynamic_module_utils.TIME_OUT_REMOTE_CODE = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +50,7 @@ class ModelInfo:
     load_seconds: float = 0.0
     memory_bytes: int = 0
     kb: str = ""
+    extra: tuple[tuple[str, str], ...] = ()  # e.g. a clinic server: server, weights, logprobs
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -49,6 +62,7 @@ class ModelInfo:
             "kind": self.kind,
             "load_seconds": round(self.load_seconds, 3),
             "memory_bytes": self.memory_bytes,
+            **dict(self.extra),
         }
 
 

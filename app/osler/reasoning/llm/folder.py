@@ -7,7 +7,9 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
+from osler.reasoning.checksums import SUMS, verify_folder
 from osler.reasoning.errors import ModelLoadError
+from osler.reasoning.folder_screen import screen_folder
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.json", "tokenizer_config.json")
 DTYPE_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1,
@@ -61,10 +63,16 @@ def _safetensors_header(path: Path) -> dict:
 
 
 def inspect_folder(folder: str | Path) -> LLMFolder:
-    """Check config, tokenizer and weights are present and consistent; count parameters."""
+    """Check config, tokenizer and weights are present and consistent; count parameters.
+
+    Folders holding code or pickles are refused first (folder_screen); a SHA256SUMS, when
+    the folder has one, must match."""
     path = Path(folder).expanduser()
     if not path.is_dir():
         raise ModelLoadError("no such model folder", str(path))
+    screen_folder(path)
+    if (path / SUMS).is_file():
+        verify_folder(path)
     try:
         config = json.loads((path / "config.json").read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
@@ -92,10 +100,7 @@ def inspect_folder(folder: str | Path) -> LLMFolder:
                 raise ModelLoadError("shard listed in the index is missing", str(path), f.name)
     else:
         files = sorted(path.glob("*.safetensors"))
-    if not files:
-        if list(path.glob("*.bin")):
-            raise ModelLoadError("weights are pickle .bin files; Osler only loads .safetensors "
-                                 "(pickles can run code) — convert them first", str(path))
+    if not files:  # pickled weights were refused by screen_folder
         raise ModelLoadError("no weights (*.safetensors)", str(path))
     params = linear = stored = 0
     for f in files:

@@ -19,6 +19,7 @@ from osler.reasoning.runtime import (
     force_offline,
     is_out_of_memory,
     model_memory_bytes,
+    never_ask_to_run_code,
     resolve_device,
     resolve_quantization,
 )
@@ -83,14 +84,17 @@ def load_llm(folder: LLMFolder, device: str = "auto", quantization: str = "auto"
     t0 = time.perf_counter()
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    never_ask_to_run_code()
     try:
         report("loading tokenizer", 0.1)
-        tokenizer = AutoTokenizer.from_pretrained(str(folder.path), local_files_only=True)
+        tokenizer = AutoTokenizer.from_pretrained(str(folder.path), local_files_only=True,
+                                                  trust_remote_code=False)
         if tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
         _check(cancel)
         report("loading weights", 0.2)
-        kwargs: dict[str, Any] = {"local_files_only": True, "low_cpu_mem_usage": True}
+        kwargs: dict[str, Any] = {"local_files_only": True, "low_cpu_mem_usage": True,
+                                  "trust_remote_code": False}
         qconf = bnb_config(quant, dev)
         if qconf is not None:
             kwargs["quantization_config"] = qconf

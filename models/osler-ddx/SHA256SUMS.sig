@@ -1,0 +1,3 @@
+osler-sha256sums-signature 1
+key-id: d7ca97ed73bbb825
+ed25519: DABnKqUOzUHL/NK3/UR9DUZUDE2S9uK9kJUXgrtBVtaRyLpdAVmw8GbuElWAoFXCy4rQtQnaaQ4E9RZTZugvDA==
