@@ -334,6 +334,30 @@ def main() -> int:
     settle(500)
     shoot(window, "presentation-new-case.png")
 
+    # 19. Rare diseases to consider: a phenotype-rich presentation, the panel opened, a
+    # suggestion's matching phenotype clicked (its words marked in the presentation).
+    window.resize(SIZE[0], 1000)
+    window.new_case()
+    box.age.setValue(14)
+    box.sex.setCurrentText("male")
+    seq = ddx.seq
+    box.editor.setPlainText("A 14-year-old boy with intellectual disability, macroorchidism, a "
+                            "long face, large protruding ears, joint hypermobility and "
+                            "autistic behaviour")
+    wait_for(lambda: ddx.result is not None and ddx.result.seq > seq
+             and ddx.result.differential.rare is not None, "the rare-disease panel")
+    if ddx.result.differential.rare.shown:
+        ddx.focus_rare()
+        settle(300)
+        ddx.rare.select_rank(1)
+        row = next(iter(ddx.rare.matching_items()), None)
+        if row is not None:
+            ddx.rare.evidence.setCurrentItem(row)
+            ddx.rare.activate(row)
+    settle(500)
+    shoot(window, "rare-panel.png")
+    window.resize(*SIZE)
+
     window.close()
     shutil.rmtree(tmp, ignore_errors=True)
     shutil.rmtree(settings_dir, ignore_errors=True)

@@ -12,10 +12,11 @@ ALLOWED = {
     "fhir": {"record"},
     "knowledge": {"record"},
     "findings": {"record", "knowledge"},
-    "reasoning": {"findings", "knowledge", "record"},
+    "reasoning": {"findings", "knowledge", "record", "rare"},
+    "rare": {"findings", "knowledge", "record"},
     "audit": {"record"},
     "teaching": {"record", "fhir", "knowledge", "findings", "reasoning", "audit"},
-    "session": {"record", "findings", "knowledge", "reasoning"},
+    "session": {"record", "findings", "knowledge", "reasoning", "rare"},
 }
 # Modules every package may use: they import nothing heavy.
 LEAVES = ("errors", "locations", "cancel")

@@ -209,7 +209,9 @@ def test_run_selfcheck_lists_every_check_in_order(tmp_path, monkeypatch):
     names = [c.name for c in checks]
     display = ["Display"] if sys.platform.startswith("linux") else []  # Qt's X11 libraries
     assert names == ["Python", "Packages", *display, "Keyring", "Knowledge base",
-                     "Model checksums", "Model", "Offline", "Audit trail"]
+                     "Rare-disease data", "Model checksums", "Model", "Offline",
+                     "Audit trail"]
+    assert checks[names.index("Rare-disease data")].status == OK
     assert steps[0] == "Python and packages" and steps[-1] == "done"
     model = checks[names.index("Model")]
     assert model.status == WARN and model.data["kind"] == "baseline"

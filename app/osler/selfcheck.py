@@ -73,17 +73,27 @@ class SocketGuard:
     """Records and refuses every network connection or name lookup made while active.
 
     Local IPC (AF_UNIX: the OS keyring's D-Bus) is let through; it is not the network.
+    `allow` names the one (host, port) a configured clinic server may be reached at.
     """
 
     attempts: list[str] = field(default_factory=list)
+    allow: tuple[str, int] | None = None
 
     @contextmanager
     def active(self) -> Iterator[SocketGuard]:
         originals = (socket.socket.connect, socket.socket.connect_ex, socket.create_connection,
                      socket.getaddrinfo)
         real_connect, real_connect_ex = originals[0], originals[1]
+        real_create, real_getaddrinfo = originals[2], originals[3]
         lock = threading.Lock()
         unix = getattr(socket, "AF_UNIX", None)
+        allowed: set[tuple[str, int]] = set()
+        if self.allow is not None:
+            allowed.add((self.allow[0].strip("[]"), self.allow[1]))
+
+        def permitted(address: Any) -> bool:
+            return (isinstance(address, tuple) and len(address) >= 2
+                    and (str(address[0]), address[1]) in allowed)
 
         def refuse(what: str) -> NetworkAttempt:
             with lock:
@@ -92,19 +102,27 @@ class SocketGuard:
                                   f"self-check: {what[:200]}")
 
         def connect(sock: socket.socket, address: Any) -> None:
-            if unix is not None and sock.family == unix:
+            if (unix is not None and sock.family == unix) or permitted(address):
                 return real_connect(sock, address)
             raise refuse(f"connect {address!r}")
 
         def connect_ex(sock: socket.socket, address: Any) -> int:
-            if unix is not None and sock.family == unix:
+            if (unix is not None and sock.family == unix) or permitted(address):
                 return real_connect_ex(sock, address)
             raise refuse(f"connect_ex {address!r}")
 
         def create_connection(address: Any, *args: Any, **kwargs: Any) -> socket.socket:
+            if permitted(address):
+                return real_create(address, *args, **kwargs)
             raise refuse(f"create_connection {address!r}")
 
         def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> list[Any]:
+            port = args[0] if args else kwargs.get("port")
+            if permitted((host, port)):  # the clinic server's own name: its addresses too
+                found = real_getaddrinfo(host, *args, **kwargs)
+                with lock:
+                    allowed.update((str(a[4][0]), a[4][1]) for a in found)
+                return found
             raise refuse(f"getaddrinfo {host!r}")
 
         socket.socket.connect = connect  # type: ignore[method-assign]
@@ -240,25 +258,51 @@ def check_kb(kb_dir: Path | None = None) -> tuple[Check, Any]:
                   "findings": len(kb.findings), "path": str(folder)}), kb
 
 
+def check_rare(kb: Any) -> Check:
+    """The HPO data of the rare-disease panel load for the release the KB's mapping names;
+    without them the panel is off and everything else works (a warning, not a failure)."""
+    from osler.rare.ontology import RareUnavailable, load_ontology
+
+    version = getattr(kb, "hpo_version", None) or None
+    try:
+        onto = load_ontology(version)
+    except RareUnavailable as exc:
+        return Check("Rare-disease data", WARN, str(exc), {"hpo_version": version})
+    mapped = len(getattr(kb, "hpo", None) or {})
+    return Check("Rare-disease data", OK,
+                 f"HPO {onto.version}: {len(onto)} terms, {len(onto.diseases)} diseases; "
+                 f"{mapped} findings mapped", {"hpo_version": onto.version,
+                                               "diseases": len(onto.diseases),
+                                               "findings_mapped": mapped})
+
+
 def check_model_files(model_dir: Path | None = None) -> Check:
-    """The shipped model folder is complete and every file matches SHA256SUMS."""
+    """The model folder holds no code or pickles and every file matches SHA256SUMS; the
+    shipped model's SHA256SUMS carries the project's signature."""
     from osler.locations import default_model_dir
     from osler.reasoning.checksums import verify_folder
     from osler.reasoning.engines import REQUIRED_FILES
     from osler.reasoning.errors import ModelLoadError
+    from osler.reasoning.folder_screen import screen_folder
+    from osler.reasoning.signature import is_shipped_folder, verify_shipped
 
     folder = Path(model_dir) if model_dir is not None else default_model_dir()
     if not folder.is_dir():
         return Check("Model checksums", WARN, f"{folder}: the shipped model is not installed; "
                      "the differential uses the knowledge base's own posterior instead",
                      {"path": str(folder), "installed": False})
+    shipped = is_shipped_folder(folder)
     try:
-        sums = verify_folder(folder, REQUIRED_FILES)
+        screen_folder(folder)
+        sums = (verify_shipped if shipped else verify_folder)(folder, REQUIRED_FILES)
     except ModelLoadError as exc:
         return Check("Model checksums", FAIL, str(exc), {"path": str(folder),
-                                                         "installed": True})
-    return Check("Model checksums", OK, f"{len(sums)} files match SHA256SUMS ({folder})",
-                 {"path": str(folder), "installed": True, "files": sorted(sums)})
+                                                         "installed": True, "signed": False})
+    how = ("SHA256SUMS, signed by the Osler project" if shipped else
+           "SHA256SUMS (a clinic's own model: not signed by the project; pinned at first use)")
+    return Check("Model checksums", OK, f"{len(sums)} files match {how} ({folder})",
+                 {"path": str(folder), "installed": True, "files": sorted(sums),
+                  "signed": shipped})
 
 
 def check_model_run(model_dir: Path | None = None, kb: Any = None, case: Path | None = None,
@@ -391,8 +435,9 @@ def run_selfcheck(*, model_dir: Path | str | None = None, kb_dir: Path | str | N
                   case: Path | str | None = None, engine: str = "auto",
                   audit_path: Path | str | None = None, key_provider: Any = None,
                   create_audit: bool = False, gpu: bool = True,
-                  progress: Progress | None = None) -> list[Check]:
-    """Every check, in the order a reader would fix them; never raises for what it finds."""
+                  progress: Progress | None = None, server: Any = None) -> list[Check]:
+    """Every check, in the order a reader would fix them; never raises for what it finds.
+    With `server` (a ServerConfig), also the clinic server (selfcheck_server.py)."""
     report = progress or (lambda _m, _f: None)
     guard = SocketGuard()
     checks: list[Check] = []
@@ -410,6 +455,8 @@ def run_selfcheck(*, model_dir: Path | str | None = None, kb_dir: Path | str | N
     report("knowledge base", 0.4)
     kb_check, kb = check_kb(Path(kb_dir) if kb_dir is not None else None)
     checks.append(kb_check)
+    if kb is not None:
+        checks.append(check_rare(kb))
     report("model checksums", 0.5)
     checks.append(check_model_files(Path(model_dir) if model_dir is not None else None))
     report("loading the model offline", 0.6)
@@ -420,6 +467,11 @@ def run_selfcheck(*, model_dir: Path | str | None = None, kb_dir: Path | str | N
         checks += [model_check, offline_check]
     else:
         checks.append(Check("Model", FAIL, "not loaded: the knowledge base does not load"))
+    if server is not None:
+        report("clinic server", 0.8)
+        from osler.selfcheck_server import check_server
+
+        checks += check_server(server, kb)
     report("audit trail", 0.9)
     checks.append(check_audit(audit_path, key_provider, create_audit))
     report("done", 1.0)

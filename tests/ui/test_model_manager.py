@@ -167,7 +167,7 @@ def test_selfcheck_dialog_runs_the_checks(qtbot, window, app_settings, audit_db)
         names = [c.name for c in checks]
         display = ["Display"] if sys.platform.startswith("linux") else []  # Qt's X11 libraries
         assert names == ["Python", "Packages", *display, "Keyring", "Knowledge base",
-                         "Model checksums", "Model", "Offline", "Audit trail"]
+                         "Rare-disease data", "Model checksums", "Model", "Offline", "Audit trail"]
         assert dialog.tree.topLevelItemCount() == len(checks)
         offline = dialog.tree.topLevelItem(names.index("Offline"))
         assert offline.text(1) == "✓ ok"

@@ -26,6 +26,7 @@ class Reading:
     coverage: float
     sex: str | None
     age: float | None
+    texts: tuple[tuple[str, str | None], ...] = ()  # (text, note event id or None if typed)
 
     def merged(self) -> list[Finding]:
         """One counted finding per id, then the superseded and conflicting ones."""
@@ -49,4 +50,4 @@ def read_case(kb: KnowledgeBase, extractor: FindingExtractor, timeline: Timeline
     if text:
         found += extractor.from_text(text, sex=sex, age=text_age)
         texts.append((text, None))
-    return Reading(found, coverage(texts, found), sex, text_age)
+    return Reading(found, coverage(texts, found), sex, text_age, tuple(texts))

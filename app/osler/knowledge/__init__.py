@@ -6,6 +6,7 @@ findings vocabulary (synonyms, codes, thresholds). Loaded from a KB pack directo
 from osler.knowledge.model import (
     ConditionDef,
     FindingDef,
+    HpoLink,
     KnowledgeBase,
     KnowledgeError,
     NormalSystem,
@@ -16,6 +17,6 @@ from osler.knowledge.model import (
 )
 from osler.knowledge.pack import default_kb, kb_for, load_pack
 
-__all__ = ["ConditionDef", "FindingDef", "KnowledgeBase", "KnowledgeError", "NormalSystem",
-           "Prerequisite", "PrerequisiteItem", "RecordRule", "ThresholdRule", "default_kb",
-           "kb_for", "load_pack"]
+__all__ = ["ConditionDef", "FindingDef", "HpoLink", "KnowledgeBase", "KnowledgeError",
+           "NormalSystem", "Prerequisite", "PrerequisiteItem", "RecordRule", "ThresholdRule",
+           "default_kb", "kb_for", "load_pack"]

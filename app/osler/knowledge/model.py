@@ -208,6 +208,19 @@ class ConditionDef:
     prerequisites_reviewed: bool = False  # requires/excludes were declared, even if empty
 
 
+HPO_RELATIONS = ("exact", "broader")
+
+
+@dataclass(frozen=True, slots=True)
+class HpoLink:
+    """A finding's reviewed Human Phenotype Ontology term (hpo.json): 'exact' when the finding
+    means the term, 'broader' when the term is more general than the finding."""
+
+    hpo: str  # "HP:0001744"
+    label: str  # the term's name in the pack's HPO release
+    relation: str  # one of HPO_RELATIONS
+
+
 AGE_BANDS: tuple[tuple[str, int, int], ...] = (
     ("<1", 0, 0),
     ("1-4", 1, 4),
@@ -245,6 +258,13 @@ class KnowledgeBase:
     blocked_phrases: tuple[str, ...] = ()  # text phrases that name no finding ("sleep paralysis")
     normal_systems: tuple[NormalSystem, ...] = ()  # "abdomen unremarkable" -> absent findings
     episode_windows: dict[str, float] = field(default_factory=dict)  # days, episode.json
+    # The reviewed finding -> HPO mapping (hpo.json, optional): finding id -> HPO ids, the
+    # links with label and relation, the findings reviewed and left unmapped (id -> reason),
+    # and the HPO release it was reviewed against. Empty / None for a pack without hpo.json.
+    hpo: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    hpo_links: dict[str, tuple[HpoLink, ...]] = field(default_factory=dict)
+    hpo_unmapped: dict[str, str] = field(default_factory=dict)
+    hpo_version: str | None = None
     _conditions: dict[str, ConditionDef] = field(default_factory=dict, init=False, repr=False)
     _findings: dict[str, FindingDef] = field(default_factory=dict, init=False, repr=False)
     _aliases: dict[str, str] = field(default_factory=dict, init=False, repr=False)

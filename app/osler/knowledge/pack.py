@@ -16,9 +16,11 @@ from typing import Any
 
 from osler.knowledge.model import (
     AGE_BANDS,
+    HPO_RELATIONS,
     OPS,
     ConditionDef,
     FindingDef,
+    HpoLink,
     KnowledgeBase,
     KnowledgeError,
     NormalSystem,
@@ -36,6 +38,7 @@ SEXES = ("female", "male")
 DIRECTIONS = ("increased", "decreased")
 MAX_AGE_YEARS = 130
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+HPO_ID = re.compile(r"^HP:[0-9]{7}$")
 ICD10CM = re.compile(r"^[A-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?$")  # U07.1 COVID-19 is valid CM
 CODE = re.compile(r"^[a-z0-9-]+\|[^|\s]+$")
 PRIOR_SUM_TOLERANCE = 1e-3
@@ -101,6 +104,10 @@ def load_pack(path: str | Path) -> KnowledgeBase:
     windows: dict[str, float] = {}
     if "episode.json" in manifest["files"]:
         windows = _episode(_read(root, "episode.json"))
+    hpo_version, hpo_links, hpo_unmapped = None, {}, {}
+    if (root / "hpo.json").is_file():
+        hpo_version, hpo_links, hpo_unmapped = _hpo(_read(root, "hpo.json"), kb_findings,
+                                                    aliases)
     return KnowledgeBase(
         name=manifest["name"],
         version=manifest["version"],
@@ -113,6 +120,10 @@ def load_pack(path: str | Path) -> KnowledgeBase:
         blocked_phrases=blocked,
         normal_systems=systems,
         episode_windows=windows,
+        hpo={fid: tuple(link.hpo for link in links) for fid, links in hpo_links.items()},
+        hpo_links=hpo_links,
+        hpo_unmapped=hpo_unmapped,
+        hpo_version=hpo_version,
     )
 
 
@@ -134,6 +145,56 @@ def _episode(doc: dict[str, Any]) -> dict[str, float]:
                                  field=f"windows_days.{k}")
         out[k] = days
     return out
+
+
+def _hpo(doc: dict[str, Any], findings: dict[str, FindingDef], aliases: dict[str, str]
+         ) -> tuple[str, dict[str, tuple[HpoLink, ...]], dict[str, str]]:
+    """hpo.json: the reviewed finding -> HPO term mapping. Only the form and the finding ids are
+    checked here (no ontology is loaded at start-up); the ids and labels are checked against
+    the installed HPO when the pack is built, the release by the rare-disease module."""
+    fname = "hpo.json"
+    version = _text(doc.get("hpo_version"), fname, None, "hpo_version")
+
+    def finding(raw: dict[str, Any], where: str) -> str:
+        fid = raw.get("finding")
+        if not isinstance(fid, str) or fid not in findings:
+            hint = (f" (an alias of {aliases[fid]!r}; use that id)"
+                    if isinstance(fid, str) and fid in aliases else "")
+            raise KnowledgeError(f"unknown finding id {fid!r}{hint}", file=fname, entry=where,
+                                 field="finding")
+        return fid
+
+    links: dict[str, list[HpoLink]] = {}
+    for i, raw in enumerate(_list(doc.get("mappings"), fname, None, "mappings")):
+        where = f"mappings[{i}]"
+        if not isinstance(raw, dict):
+            raise KnowledgeError("must be an object", file=fname, entry=where)
+        fid = finding(raw, where)
+        where = f"{where} ({fid})"
+        hid = raw.get("hpo")
+        if not isinstance(hid, str) or not HPO_ID.match(hid):
+            raise KnowledgeError(f"{hid!r} is not an HPO id (HP:nnnnnnn)", file=fname,
+                                 entry=where, field="hpo")
+        label = _text(raw.get("label"), fname, where, "label")
+        relation = raw.get("relation")
+        if relation not in HPO_RELATIONS:
+            raise KnowledgeError(f"must be one of {', '.join(HPO_RELATIONS)}", file=fname,
+                                 entry=where, field="relation")
+        if any(link.hpo == hid for link in links.get(fid, ())):
+            raise KnowledgeError(f"{fid} -> {hid} is listed twice", file=fname, entry=where,
+                                 field="hpo")
+        links.setdefault(fid, []).append(HpoLink(hpo=hid, label=label, relation=relation))
+    unmapped: dict[str, str] = {}
+    for i, raw in enumerate(_list(doc.get("unmapped", []), fname, None, "unmapped")):
+        where = f"unmapped[{i}]"
+        if not isinstance(raw, dict):
+            raise KnowledgeError("must be an object", file=fname, entry=where)
+        fid = finding(raw, where)
+        if fid in links or fid in unmapped:
+            raise KnowledgeError(f"{fid} is already mapped or listed", file=fname,
+                                 entry=f"{where} ({fid})", field="finding")
+        unmapped[fid] = _text(raw.get("reason"), fname, f"{where} ({fid})", "reason")
+    return version, {fid: tuple(ls) for fid, ls in links.items()}, unmapped
 
 
 # --- files --------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""What a KB pack holds: counts by source and category, ICD-10-CM coverage, the terms note.
+"""What a KB pack holds: counts by source and category, ICD-10-CM coverage, the HPO mapping,
+the terms note.
 
 Printed by `osler kb stats`; the ICD-10-CM check uses the release shipped with
 simple-icd-10-cm when that package is installed (codes are only checked for form otherwise).
@@ -58,6 +59,7 @@ def kb_stats(kb: KnowledgeBase) -> dict[str, Any]:
         "equivalence_groups": len({f.group for f in kb.findings if f.group}),
         "hierarchy_links": sum(f.parent is not None for f in kb.findings),
         "episode_windows_days": dict(kb.episode_windows),
+        "hpo": _hpo(kb),
         "cant_miss": sum(c.cant_miss for c in kb.conditions),
         "icd10_coverage": coverage,
     }
@@ -73,6 +75,26 @@ def _prerequisites(kb: KnowledgeBase) -> dict[str, Any]:
         "with_exclusions": sum(bool(c.excludes) for c in kb.conditions),
         "exclusions": sum(len(c.excludes) for c in kb.conditions),
         "cant_miss_reviewed": f"{sum(c.prerequisites_reviewed for c in cm)}/{len(cm)}",
+    }
+
+
+def _hpo(kb: KnowledgeBase) -> dict[str, Any] | None:
+    """The reviewed finding -> HPO mapping (hpo.json), or None when the pack has none."""
+    if kb.hpo_version is None:
+        return None
+    links = [link for ls in kb.hpo_links.values() for link in ls]
+    mapped = set(kb.hpo_links)
+    return {
+        "version": kb.hpo_version,
+        "findings_mapped": len(mapped),
+        "findings_exact": sum(all(link.relation == "exact" for link in ls)
+                              for ls in kb.hpo_links.values()),
+        "terms": len({link.hpo for link in links}),
+        "links": dict(sorted(Counter(link.relation for link in links).items())),
+        "unmapped": {"total": len(kb.hpo_unmapped),
+                     "by_reason": dict(sorted(Counter(kb.hpo_unmapped.values()).items()))},
+        "unreviewed": sum(f.id not in mapped and f.id not in kb.hpo_unmapped
+                          for f in kb.findings),
     }
 
 

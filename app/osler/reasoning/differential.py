@@ -149,6 +149,7 @@ class Differential:
     rationale: dict[str, Any] | None = None
     unlisted: float = 0.0  # share of probability for 'a diagnosis not in Osler's list'
     adequacy: Any = None  # reasoning.adequacy.Adequacy
+    rare: Any = None  # rare.panel.RarePanel: similarities, never mixed with probabilities
     disclaimer: str = ("Decision support, not a diagnosis: probabilities are model estimates "
                        "calibrated on public vignettes, not validated in patients.")
 
@@ -166,6 +167,7 @@ class Differential:
             "warnings": self.warnings,
             "disclaimer": self.disclaimer,
             **({"rationale": self.rationale} if self.rationale is not None else {}),
+            "rare": self.rare.to_json() if self.rare is not None else None,
         }
 
     def fingerprint(self) -> str:

@@ -32,7 +32,7 @@ def vignette_cases(kb: KnowledgeBase, vignettes: list[Vignette], extractor: Any
 
 
 def evaluate(kb: KnowledgeBase, engines: dict[str, Engine], vignettes: list[Vignette],
-             extractor: Any) -> dict[str, Any]:
+             extractor: Any, rare: bool = False) -> dict[str, Any]:
     """Rank of the gold diagnosis under each engine; top-k over all vignettes."""
     m = KBMatrix.from_kb(kb)
     matcher = GoldMatcher(kb)
@@ -76,6 +76,10 @@ def evaluate(kb: KnowledgeBase, engines: dict[str, Engine], vignettes: list[Vign
             **top1_calibration(top_p[name], [r == 1 for r in rs]),
             "calibration": cal.to_json() if cal is not None else None,
         }
+    rare_ranks: list[int | None] = []
+    if rare:
+        first = next(iter(engines))
+        report["rare"], rare_ranks = rare_recall(kb, vignettes, cases, targets, ranks[first])
     for i, v in enumerate(vignettes):
         report["cases"].append({
             "id": v.id, "gold": v.gold, "match": targets[i].method,
@@ -84,8 +88,69 @@ def evaluate(kb: KnowledgeBase, engines: dict[str, Engine], vignettes: list[Vign
             "rank": {name: ranks[name][i] for name in engines},
             "top3": {name: tops[name][i] for name in engines},
             "top1_probability": {name: round(top_p[name][i], 4) for name in engines},
+            **({"rare_rank": rare_ranks[i]} if rare else {}),
         })
     return report
+
+
+def rare_hit(target: Any, suggestion: Any) -> bool:
+    """A rare suggestion names the gold diagnosis: its linked KB condition or ICD-10
+    category is a hit, or one normalised name contains the other."""
+    from osler.reasoning.gold import _contains, normalise
+
+    if suggestion.kb_condition and target.hit(suggestion.kb_condition, suggestion.icd10):
+        return True
+    if any(c[:3].upper() in target.icd10_categories for c in suggestion.icd10):
+        return True
+    gold, name = normalise(target.gold), normalise(suggestion.name)
+    if not gold or not name:
+        return False
+    return gold == name or (len(gold) >= 8 and _contains(name, gold)) or (
+        len(name) >= 8 and _contains(gold, name))
+
+
+def rare_recall(kb: KnowledgeBase, vignettes: list[Vignette], cases: list[tuple[Any, list]],
+                targets: list[Any], ddx_ranks: list[int | None]
+                ) -> tuple[dict[str, Any], list[int | None]]:
+    """Where the gold diagnosis is in the rare panel (rare/panel.py) of each vignette, and
+    the recall of the differential's top 10 united with the panel's top 5, counting the
+    panel only when it is shown (as the clinician would see it) and also as if always."""
+    import time
+
+    from osler.rare.panel import build_panel
+
+    ranks: list[int | None] = []
+    shown: list[bool] = []
+    seconds = []
+    for v, (_case, found), t in zip(vignettes, cases, targets, strict=True):
+        t0 = time.perf_counter()
+        panel = build_panel(kb, found, [(v.text, None)], None)
+        seconds.append(time.perf_counter() - t0)
+        if not panel.suggestions:  # not shown: rank what it would have shown
+            from osler.rare.ontology import load_ontology
+            from osler.rare.ranking import score, suggestions
+
+            onto = load_ontology(getattr(kb, "hpo_version", None) or None)
+            panel.suggestions = suggestions(onto, score(onto, panel.phenotypes), 10)
+        ranks.append(next((s.rank for s in panel.suggestions[:10] if rare_hit(t, s)), None))
+        shown.append(panel.shown)
+    n = max(len(vignettes), 1)
+
+    def share(hits: list[bool]) -> float:
+        return round(sum(hits) / n, 4)
+
+    ddx10 = [r is not None and r <= 10 for r in ddx_ranks]
+    return {
+        "shown": sum(shown),
+        "top10_when_shown": share([s and r is not None for s, r in zip(shown, ranks)]),
+        "top10_always": share([r is not None for r in ranks]),
+        "ddx_top10": share(ddx10),
+        "union_ddx10_rare5_when_shown": share([d or (s and r is not None and r <= 5)
+                                               for d, s, r in zip(ddx10, shown, ranks)]),
+        "union_ddx10_rare5_always": share([d or (r is not None and r <= 5)
+                                           for d, r in zip(ddx10, ranks)]),
+        "mean_ms": round(1000 * float(np.mean(seconds[1:] or seconds)), 1),
+    }, [r if s else None for s, r in zip(shown, ranks)]
 
 
 def ece_noise_floor(confidence: np.ndarray, bins: int = 10, draws: int = 400) -> float | None:

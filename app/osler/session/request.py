@@ -11,6 +11,7 @@ from typing import Any
 
 from osler.findings import Finding
 from osler.reasoning.differential import Differential
+from osler.reasoning.runtime import LANGUAGE_MODEL_KINDS
 from osler.record import Timeline
 from osler.session.presentation import Presentation
 from osler.session.whatif import WhatIf
@@ -65,7 +66,7 @@ def compute(service: Any, request: DdxRequest, cache: BaseCache | None = None,
     t0 = time.perf_counter()
     cache = cache if cache is not None else BaseCache()
     llm = getattr(getattr(service, "engine", None), "info", None)
-    rationale = request.rationale and getattr(llm, "kind", "") == "llm"
+    rationale = request.rationale and getattr(llm, "kind", "") in LANGUAGE_MODEL_KINDS
     base, read = _base(service, request, cache, rationale and not request.whatif.active,
                        on_token)
     diff = base
@@ -75,6 +76,9 @@ def compute(service: Any, request: DdxRequest, cache: BaseCache | None = None,
             request.timeline.patient.id if request.timeline is not None else None, base.at,
             timeline=request.timeline, when=request.at, coverage=base.case.coverage)
         diff.warnings.extend(w for w in base.warnings if w not in diff.warnings)
+        if base.rare is not None and hasattr(service, "rare_panel"):
+            diff.rare = service.rare_panel(diff.findings, (), diff,
+                                           extra=base.rare.phenotype_only)
     return DdxResult(request.seq, diff, tuple(base.findings), request.whatif, request.at,
                      time.perf_counter() - t0, read, request.presentation)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 from PySide6 import __version__ as pyside_version
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout, QWidget
 
@@ -56,10 +58,29 @@ files (their names, which may name the patient, are then stored unencrypted).</p
 """
 
 
+def rare_sources_html(hpo_version: str | None) -> str:
+    """The sources of 'Rare diseases to consider', with the panel's own attribution line."""
+    from osler.rare.panel import RarePanel
+
+    line = RarePanel(False, hpo_version=hpo_version or "").attribution()
+    return ("<h3>Rare diseases to consider</h3><p>Phenotype-similarity suggestions (not "
+            "probabilities) from the Human Phenotype Ontology and its OMIM and Orphanet "
+            f"disease annotations, shipped with hpo3.</p><p>{html.escape(line)}</p>")
+
+
+def _kb_hpo_version() -> str | None:
+    try:
+        from osler.knowledge.pack import default_kb
+
+        return default_kb().hpo_version
+    except Exception:  # About must open even with a broken KB pack
+        return None
+
+
 class AboutDialog(QDialog):
     """Scrollable About box (a plain QMessageBox cannot scroll on small screens)."""
 
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, parent: QWidget | None = None, hpo_version: str | None = None):
         super().__init__(parent)
         self.setWindowTitle("About Osler")
         self.setAccessibleName("About Osler")
@@ -68,7 +89,8 @@ class AboutDialog(QDialog):
         self.text = QTextBrowser()
         self.text.setAccessibleName("About Osler text")
         self.text.setOpenExternalLinks(False)
-        self.text.setHtml(ABOUT_HTML)
+        rare = rare_sources_html(hpo_version or _kb_hpo_version())
+        self.text.setHtml(ABOUT_HTML.replace("<h3>Privacy</h3>", rare + "<h3>Privacy</h3>"))
         layout.addWidget(self.text)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)

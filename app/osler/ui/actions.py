@@ -73,6 +73,9 @@ _SPECS = (
     # Tools (the differential)
     ActionSpec("focus_differential", "main", "Go to the &differential", ("Ctrl+Shift+D",),
                "Move the keyboard focus to the list of diagnoses"),
+    ActionSpec("focus_rare", "main", "Go to &rare diseases to consider", ("Ctrl+Shift+R",),
+               "Open the rare-disease suggestions (phenotype similarity, not probability) "
+               "and move the keyboard focus to them"),
     ActionSpec("focus_presentation", "main", "Go to the &presentation", ("Ctrl+Shift+P",),
                "Type or paste the presentation (adds to the record at 'now')"),
     ActionSpec("model_manager", "main", "&Model manager…", ("Ctrl+Shift+M",),

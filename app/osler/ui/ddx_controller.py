@@ -1,6 +1,7 @@
 """Connects the window, the differential panel, the model thread and the audit thread.
 
-`attach_differential(window)` puts the panel beside the timeline, loads the model on its
+`attach_differential(window)` puts the panel beside the timeline (with 'Rare diseases to
+consider' below it, rare_panel.py), loads the model on its
 own thread, recomputes when a record opens or the 'now' cursor moves (debounced; stale
 results are dropped by sequence number), applies what-if edits, turns clinician actions
 into audit entries (written on the audit thread), and adds Tools ▸ Model manager,
@@ -36,6 +37,7 @@ from osler.ui.model_worker import (
 )
 from osler.ui.overrides import OverrideRequest, build_record, default_clinician_id, patient_key
 from osler.ui.presentation_box import PresentationBox
+from osler.ui.rare_panel import RareDiseasesPanel, make_room
 
 DEBOUNCE_MS = 150
 SHUTDOWN_WAIT_MS = 30_000
@@ -114,6 +116,11 @@ class DifferentialController(QObject):
         self.presentation = PresentationBox()
         self.panel.splitter.insertWidget(0, self.presentation)
         self.panel.splitter.setStretchFactor(0, 0)
+        self.rare = RareDiseasesPanel()  # below the differential, never inside its list
+        self.panel.splitter.addWidget(self.rare)
+        self.panel.splitter.setCollapsible(self.panel.splitter.indexOf(self.rare), False)
+        # The tabs' own minimum (the what-if page's) would leave an open panel no room.
+        self.panel.tabs.setMinimumHeight(80)
         window.set_side_panel(self.panel)
         if (state := self.settings.blob("ddxSplitter")) is not None:
             self.panel.splitter.restoreState(state)
@@ -218,6 +225,35 @@ class DifferentialController(QObject):
     def focus_differential(self) -> None:
         self.panel.list.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
+    def focus_rare(self) -> None:
+        """Open 'Rare diseases to consider' and move the keyboard to it, or say why not."""
+        if not self.rare.focus_list():
+            rare = self.result.differential.rare if self.result is not None else None
+            why = (f": {rare.reason}" if rare is not None and rare.reason else
+                   ": it is turned off" if self.result is not None else "")
+            self.window.statusBar().showMessage(f"No rare-disease suggestions{why}", 6000)
+
+    def show_source(self, event_id: str, span: object) -> None:
+        """An evidence link: the event on the timeline, or ('' and a span) the typed words."""
+        if event_id:
+            self.window.highlight_event(event_id, span if isinstance(span, tuple) else None)
+        elif isinstance(span, tuple):
+            self.presentation.show_span(span)
+
+    def show_condition(self, condition_id: str) -> None:
+        """'Also in the differential': select that diagnosis in the list, if listed."""
+        if self.panel.select_condition(condition_id):
+            self.panel.list.setFocus(Qt.FocusReason.OtherFocusReason)
+            return
+        name = self.kb.condition(condition_id).name if self.kb.has_condition(condition_id) \
+            else condition_id
+        self.window.statusBar().showMessage(f"{name} is not in the differential's list now",
+                                            6000)
+
+    def _make_room_for_rare(self, _expanded: bool) -> None:
+        # Once the panel's new size limits are laid out (the next turn of the event loop).
+        QTimer.singleShot(0, lambda: make_room(self.panel.splitter, self.rare))
+
     # --- wiring ------------------------------------------------------------------
 
     def _connect(self) -> None:
@@ -229,7 +265,10 @@ class DifferentialController(QObject):
         b.textEdited.connect(self.set_text)
         b.demographicsChanged.connect(self.set_demographics)
         b.correctionRequested.connect(self.correct)
-        p.evidenceActivated.connect(lambda eid, span: w.highlight_event(eid, span))
+        p.evidenceActivated.connect(self.show_source)
+        self.rare.evidenceActivated.connect(self.show_source)
+        self.rare.diagnosisRequested.connect(self.show_condition)
+        self.rare.expandedChanged.connect(self._make_room_for_rare)
         p.citationActivated.connect(self.show_citation)
         p.findingToggled.connect(self.toggle_finding)
         p.findingAdded.connect(self.add_finding)
@@ -252,10 +291,11 @@ class DifferentialController(QObject):
         self.clinician_action = act("clinician_id", lambda: self.clinician_id(force=True))
         self.focus_action = act("focus_differential", self.focus_differential)
         self.presentation_action = act("focus_presentation", self.focus_presentation)
+        self.rare_action = act("focus_rare", self.focus_rare)
         self.rationale_action = act("rationale",
                                     lambda: self.request_differential(rationale=True))
         for a in (self.focus_action, self.model_manager_action, self.audit_action,
-                  self.clinician_action, self.presentation_action):
+                  self.clinician_action, self.presentation_action, self.rare_action):
             tools.addAction(a)
         tools.addSeparator()
         tools.addAction(self.rationale_action)
@@ -343,6 +383,7 @@ class DifferentialController(QObject):
         self.presentation.clear()
         self.presentation.set_demographics_visible(timeline is None)
         self.panel.set_record(timeline)
+        self.rare.clear()
         self.request_differential()
 
     def new_case(self, text: str = "", age: int | None = None, sex: str | None = None
@@ -350,6 +391,7 @@ class DifferentialController(QObject):
         """A case from a typed presentation alone (File ▸ New case from presentation)."""
         self.session.new_case(text, age, sex)
         self.panel.set_record(None)
+        self.rare.clear()
         self.presentation.clear()
         self.presentation.set_demographics_visible(True)
         self.presentation.set_demographics(age, sex)
@@ -396,6 +438,7 @@ class DifferentialController(QObject):
             self.panel.show_result_cleared(
                 "Open a record, or type a presentation above (File ▸ New case from "
                 "presentation for a case without a record).")
+            self.rare.clear()
             return self.session.seq
         if self.loaded_model is None:
             self.panel.show_message("Loading the model…")
@@ -417,6 +460,7 @@ class DifferentialController(QObject):
                                [w for w in extra if w not in result.differential.warnings])
         allowed, why = self.session.overrides_allowed()
         self.panel.set_overrides_enabled(allowed, why)
+        self.rare.show_panel(result.differential.rare, self.timeline)
         self.presentation.show_reading(
             result.presentation.rows(list(result.read_findings)), result.presentation.text)
         self.differentialShown.emit(result)

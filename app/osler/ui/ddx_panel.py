@@ -42,7 +42,7 @@ from osler.reasoning.formatting import format_probability
 from osler.record import Timeline
 from osler.session.whatif import ABSENT, POSSIBLE, PRESENT, REMOVED
 from osler.ui.diagnosis_search import DiagnosisChoice, search_findings
-from osler.ui.event_text import format_value, format_when
+from osler.ui.event_text import format_when, source_text
 from osler.ui.model_worker import DdxResult, LoadedModel
 
 DX_ROLE = Qt.ItemDataRole.UserRole
@@ -205,7 +205,7 @@ class DiagnosisList(QListWidget):
 class DifferentialPanel(QWidget):
     """Everything about the differential for the record shown (see module docstring)."""
 
-    evidenceActivated = Signal(str, object)  # event id, (start, end) span or None
+    evidenceActivated = Signal(str, object)  # event id ("": typed text), span or None
     findingToggled = Signal(str)  # finding id
     findingAdded = Signal(str)  # finding id from the KB vocabulary
     whatIfReset = Signal()
@@ -616,6 +616,16 @@ class DifferentialPanel(QWidget):
                 return True
         return False
 
+    def select_condition(self, condition_id: str) -> bool:
+        """Select the diagnosis of a KB condition (a link from the rare-disease panel)."""
+        for i in range(self.list.count()):
+            dx = self.list.item(i).data(DX_ROLE)
+            if dx is not None and dx.condition_id == condition_id:
+                self.list.setCurrentRow(i)
+                self.list.scrollToItem(self.list.item(i))
+                return True
+        return False
+
     def _show_selected(self) -> None:
         self.evidence.clear()
         dx = self.selected_diagnosis()
@@ -690,10 +700,11 @@ class DifferentialPanel(QWidget):
             font.setItalic(True)
             for c in range(3):
                 row.setFont(c, font)
-        elif ev.event_id:
-            row.setData(0, EVENT_ROLE, ev.event_id)
+        elif ev.event_id or ev.span is not None:  # typed text: its words in the box
+            row.setData(0, EVENT_ROLE, ev.event_id or "")
             row.setData(0, SPAN_ROLE, ev.span)
-            row.setToolTip(2, f"{ev.source}\nClick to show it on the timeline")
+            row.setToolTip(2, f"{ev.source}\nClick to show it on the timeline" if ev.event_id
+                           else "Click to show the words in the presentation")
             font = row.font(2)
             font.setUnderline(True)
             row.setFont(2, font)
@@ -710,18 +721,7 @@ class DifferentialPanel(QWidget):
 
     def _source_text(self, event_id: str | None, span: tuple[int, int] | None,
                      cite: str) -> str:
-        """'Heart rate 118 /min · 04 Mar 2024 14:05' or 'Triage note: “calf swollen”'."""
-        if not event_id:
-            return "typed text" if cite.startswith("text") else cite
-        event = self.timeline.get(event_id) if self.timeline is not None else None
-        if event is None:
-            return cite
-        if span is not None and event.text:
-            quote = event.text[span[0]:span[1]]
-            return f"{event.display}: “{quote}”"
-        value = format_value(event)
-        when = format_when(event.time, event.time_precision)
-        return f"{event.display}{' ' + value if value else ''} · {when}"
+        return source_text(self.timeline, event_id, span, cite)
 
     def _show_findings(self, result: DdxResult) -> None:
         current = self.findings.currentItem()
@@ -899,9 +899,10 @@ class DifferentialPanel(QWidget):
         self.findingAdded.emit(found[0].id)
 
     def activate_evidence(self, item: QTreeWidgetItem, _column: int = 0) -> None:
-        event_id = item.data(0, EVENT_ROLE)
-        if event_id:
-            self.evidenceActivated.emit(event_id, item.data(0, SPAN_ROLE))
+        """Show an evidence row's source: its event ('' with a span: the typed text)."""
+        event_id, span = item.data(0, EVENT_ROLE), item.data(0, SPAN_ROLE)
+        if event_id or (event_id == "" and span is not None):
+            self.evidenceActivated.emit(event_id, span)
 
     # --- for tests and the controller ----------------------------------------------------
 

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from osler.findings.abnormal import AbnormalJudge
 from osler.findings.measure import Verdict
-from osler.record import Event
+from osler.record import Event, Timeline
 from osler.record import values as record_values
 from osler.record.values import format_number
 from osler.ui.timeline_layout import flagged_by_source
@@ -46,6 +46,24 @@ def format_span(event: Event) -> str:
 def format_value(event: Event) -> str:
     """Value and unit at clinical precision ('11.5 g/dL', '118 /min'), '' without a value."""
     return record_values.format_value(event.value, event.unit)
+
+
+def source_text(timeline: Timeline | None, event_id: str | None, span: tuple[int, int] | None,
+                cite: str, snippet: str | None = None) -> str:
+    """Where evidence came from, as a clinician reads it: 'Heart rate 118 /min · 04 Mar 2024
+    14:05', 'Triage note: “calf swollen”', or 'typed text' (with its words when known)."""
+    if not event_id:
+        if not cite.startswith("text"):
+            return cite
+        return f"typed text: “{snippet}”" if snippet else "typed text"
+    event = timeline.get(event_id) if timeline is not None else None
+    if event is None:
+        return cite
+    if span is not None and event.text:
+        return f"{event.display}: “{event.text[span[0]:span[1]]}”"
+    value = format_value(event)
+    when = format_when(event.time, event.time_precision)
+    return f"{event.display}{' ' + value if value else ''} · {when}"
 
 
 def format_range(event: Event) -> str:

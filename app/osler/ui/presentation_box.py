@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from osler.findings import Finding
 from osler.session.whatif import ABSENT, POSSIBLE, PRESENT, REMOVED
+from osler.ui.theme import LIGHT
 
 TYPING_PAUSE_MS = 200  # read the text once typing rests this long (bench: presentation_bench)
 MARK = {PRESENT: "✚", POSSIBLE: "?", ABSENT: "−", REMOVED: "×"}
@@ -34,6 +35,7 @@ WORD = {PRESENT: "present", POSSIBLE: "possible", ABSENT: "absent",
         REMOVED: "left out of the case"}
 COLOUR = {PRESENT: "#2E8B57", POSSIBLE: "#C98A00", ABSENT: "#C4001A"}
 FINDING_ROLE = Qt.ItemDataRole.UserRole
+FOCUS_COLOUR = LIGHT.match  # the timeline's search-match amber: "these words"
 
 
 class PresentationBox(QWidget):
@@ -48,6 +50,7 @@ class PresentationBox(QWidget):
         self.setObjectName("presentationBox")
         self._spans: list[tuple[int, int, str, str]] = []  # start, end, label, state
         self._findings: dict[str, Finding] = {}
+        self.focus_span: tuple[int, int] | None = None  # words an evidence link points to
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         head = QHBoxLayout()
@@ -114,12 +117,14 @@ class PresentationBox(QWidget):
         self.findings.clear()
         self._spans = []
         self._findings = {}
+        self.focus_span = None
 
     def set_text(self, text: str) -> None:
         """Put TEXT in the box (e.g. from `osler-gui --text`); read at once."""
         self.editor.blockSignals(True)
         self.editor.setPlainText(text)
         self.editor.blockSignals(False)
+        self.focus_span = None
         self._timer.stop()
 
     def set_demographics_visible(self, visible: bool) -> None:
@@ -167,6 +172,25 @@ class PresentationBox(QWidget):
         if text == self.text():
             self._highlight()
 
+    def show_span(self, span: tuple[int, int] | None) -> bool:
+        """Mark the words an evidence link cites and scroll to them (the typed text's
+        counterpart of a note span on the timeline); False if they are not in the text."""
+        n = len(self.text())
+        if span is None or not (0 <= span[0] < span[1] <= n):
+            return False
+        self.focus_span = (span[0], span[1])
+        cursor = QTextCursor(self.editor.document())
+        cursor.setPosition(span[0])  # no selection: typing must not replace the words
+        self.editor.setTextCursor(cursor)
+        self.editor.ensureCursorVisible()
+        self._highlight()
+        return True
+
+    def focused_text(self) -> str:
+        """The words marked by the last evidence link ('' when none)."""
+        s = self.focus_span
+        return self.text()[s[0]:s[1]] if s is not None else ""
+
     def finding_item(self, finding_id: str) -> QListWidgetItem | None:
         for i in range(self.findings.count()):
             if self.findings.item(i).data(FINDING_ROLE) == finding_id:
@@ -177,6 +201,7 @@ class PresentationBox(QWidget):
 
     def _typed(self) -> None:
         self.editor.setExtraSelections([])  # old spans no longer fit the text
+        self.focus_span = None
         self._timer.start()
 
     def _demographics(self) -> None:
@@ -202,6 +227,17 @@ class PresentationBox(QWidget):
             cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
             sel.cursor = cursor
             selections.append(sel)
+        if self.focus_span is not None and self.focus_span[1] <= n:
+            sel = QTextEdit.ExtraSelection()
+            fmt = QTextCharFormat()
+            fmt.setBackground(QColor(FOCUS_COLOUR))
+            fmt.setForeground(QColor("#000000"))
+            sel.format = fmt
+            cursor = QTextCursor(self.editor.document())
+            cursor.setPosition(self.focus_span[0])
+            cursor.setPosition(self.focus_span[1], QTextCursor.MoveMode.KeepAnchor)
+            sel.cursor = cursor
+            selections.append(sel)  # last: drawn over the finding's own colour
         self.editor.setExtraSelections(selections)
 
     def span_at(self, position: int) -> tuple[str, str] | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import QStringListModel, Qt, Signal
+from PySide6.QtCore import QStringListModel, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QAbstractScrollArea,
@@ -29,15 +29,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from osler.reasoning.differential import Diagnosis
 from osler.record import Timeline
 from osler.teaching.scoring import OVERLAP_K, Pick, diagnosis_is_gold
 from osler.teaching.session import Round, SessionError, TeachingSession
 from osler.ui.event_details import EventDetails
+from osler.ui.rare_panel import RareDiseasesPanel, make_room
 from osler.ui.teaching.jobs import JobRunner
 from osler.ui.timeline_layout import build_layout
 from osler.ui.timeline_panel import FlowLayout, TimelinePanel
 
 MODEL_ROWS = 10
+RARE_SHARE = 0.75  # of the right-hand column for the model's pane, its rare panel open
 STATE_MARKS = {"hidden": "○", "partial": "◐", "revealed": "●"}
 
 
@@ -276,7 +279,8 @@ class TraineePanel(QWidget):
 
 
 class ModelPanel(QWidget):
-    """The model's differential and the scores, shown only after commit; then the gold."""
+    """The model's differential (with its rare diseases to consider) and the scores, shown
+    only after commit; then the gold."""
 
     showRequested = Signal(bool)  # force
     goldRequested = Signal(bool)  # True: "Reveal anyway" (the page asks the trainer first)
@@ -323,6 +327,9 @@ class ModelPanel(QWidget):
         self.note = QLabel("")
         self.note.setObjectName("engineNote")
         self.note.setWordWrap(True)
+        # Hidden with the model's differential until it is revealed, then shown with it.
+        self.rare = RareDiseasesPanel(min_body=0)  # the page scrolls: stretch decides
+        self._diagnoses: list[Diagnosis] = []
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -331,6 +338,7 @@ class ModelPanel(QWidget):
         layout.addWidget(button_row(self.show_button, self.force_button, self.gold_button,
                                     self.gold_anyway_button))
         layout.addWidget(self.table, 2)
+        layout.addWidget(self.rare, 3)
         layout.addWidget(self.scores)
         layout.addWidget(self.gold, 3)
         layout.addWidget(self.note)
@@ -339,6 +347,16 @@ class ModelPanel(QWidget):
         self.force_button.clicked.connect(lambda: self.showRequested.emit(True))
         self.gold_button.clicked.connect(lambda: self.goldRequested.emit(False))
         self.gold_anyway_button.clicked.connect(lambda: self.goldRequested.emit(True))
+        self.rare.diagnosisRequested.connect(self.select_condition)
+
+    def select_condition(self, condition_id: str) -> bool:
+        """'Also in the differential': select that diagnosis's row of the model's table."""
+        for i, d in enumerate(self._diagnoses):
+            if d.condition_id == condition_id:
+                self.table.selectRow(i)
+                self.table.scrollToItem(self.table.item(i, 1))
+                return True
+        return False
 
     def update_from(self, session: TeachingSession, busy: bool = False) -> None:
         r = session.current_round()
@@ -358,6 +376,8 @@ class ModelPanel(QWidget):
         self.force_button.setEnabled(r is not None and diff is None and bool(waiting)
                                      and not busy)
         self._fill_model(session, r)
+        self.rare.show_panel(diff.rare if diff is not None else None,
+                             r.timeline if r is not None else None)
         self._fill_scores(session, r)
         # The answer only once everyone is committed, or the trainer confirms (Reveal anyway).
         committed = r is not None and not waiting
@@ -384,6 +404,7 @@ class ModelPanel(QWidget):
     def _fill_model(self, session: TeachingSession, r: Round | None) -> None:
         diff = r.differential if r is not None else None
         rows = diff.diagnoses[:MODEL_ROWS] if diff is not None else []
+        self._diagnoses = list(rows)
         self.table.setRowCount(len(rows))
         for i, d in enumerate(rows):
             gold = session.gold_revealed and diagnosis_is_gold(d, session.target)
@@ -469,6 +490,7 @@ class SessionPage(QWidget):
         right.addWidget(self.trainees)
         right.addWidget(self.model)
         right.setSizes([320, 380])
+        self.right = right
         main = QSplitter(Qt.Orientation.Horizontal)
         main.addWidget(left)
         main.addWidget(right)
@@ -487,6 +509,9 @@ class SessionPage(QWidget):
         self.all_button.clicked.connect(lambda: self._reveal("reveal_all"))
         self.reset_button.clicked.connect(lambda: self._reveal("reset"))
         self.timeline_panel.view.eventSelected.connect(self._show_event)
+        self.timeline_panel.view.eventHighlighted.connect(self._show_event)
+        self.model.rare.evidenceActivated.connect(self.show_source)
+        self.model.rare.expandedChanged.connect(self._rare_folded)
         self.trainees.committed.connect(lambda _n: self.refresh())
         self.trainees.failed.connect(lambda text: self.message.emit("Cannot commit", text))
         self.model.showRequested.connect(self.show_model)
@@ -609,11 +634,31 @@ class SessionPage(QWidget):
         self.model.update_from(s, busy=self.computing)
         self.changed.emit()
 
-    def _show_event(self, event_id: str) -> None:
+    def _rare_folded(self, expanded: bool) -> None:
+        """An open rare-disease panel takes room from the (committed) trainees' lists."""
+        if expanded:
+            QTimer.singleShot(0, lambda: make_room(self.right, self.model, RARE_SHARE, 0))
+
+    def show_source(self, event_id: str, span: object) -> None:
+        """A rare-disease phenotype's source: its event, with the words the model read
+        marked (when the note on screen has them at the same place: redaction for the
+        model can shift a note's text outside presentation mode)."""
+        r = self.session.current_round() if self.session is not None else None
+        if not event_id or r is None or self.visible is None:
+            return
+        shown, read = self.visible.get(event_id), r.timeline.get(event_id)
+        if not (isinstance(span, tuple) and shown is not None and read is not None
+                and shown.text and read.text
+                and shown.text[span[0]:span[1]] == read.text[span[0]:span[1]]):
+            span = None
+        self.timeline_view.highlight_event(event_id, span)
+
+    def _show_event(self, event_id: str, span: object = None) -> None:
         event = self.visible.get(event_id) if self.visible is not None else None
         if event is None or self.visible is None:
             return
         parent = self.visible.get(event.parent) if event.parent else None
         encounter = self.visible.get(event.encounter) if event.encounter else None
-        self.detail.show_event(event, None, parent.display if parent else None,
+        self.detail.show_event(event, span if isinstance(span, tuple) else None,
+                               parent.display if parent else None,
                                encounter.display if encounter else None)
