@@ -60,3 +60,59 @@ def test_local_llm_ddx_offline(tmp_path):
 
     doc = json.loads(proc.stdout)
     assert doc["model"]["kind"] == "llm" and doc["model"]["quantization"] == "nf4"
+
+
+ONLY_SERVER = """
+import socket, sys
+class Blocked(OSError):
+    pass
+ALLOWED = ("127.0.0.1", int(sys.argv[1]))
+real_connect, real_create = socket.socket.connect, socket.create_connection
+real_getaddrinfo = socket.getaddrinfo
+def _refuse(what):
+    raise Blocked("network access attempted: " + repr(what)[:200])
+def connect(sock, address):
+    if sock.family == getattr(socket, "AF_UNIX", None) or tuple(address[:2]) == ALLOWED:
+        return real_connect(sock, address)
+    _refuse(address)
+def connect_ex(sock, address):
+    _refuse(address)
+def create_connection(address, *a, **k):
+    if tuple(address[:2]) == ALLOWED:
+        return real_create(address, *a, **k)
+    _refuse(address)
+def getaddrinfo(host, port, *a, **k):
+    if (host, port) == ALLOWED:
+        return real_getaddrinfo(host, port, *a, **k)
+    _refuse((host, port))
+socket.socket.connect = connect
+socket.socket.connect_ex = connect_ex
+socket.create_connection = create_connection
+socket.getaddrinfo = getaddrinfo
+from osler.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def test_with_a_clinic_server_only_its_loopback_port_is_reached(clinic_server):
+    """The offline guarantee with a clinic server: every socket is refused except the
+    configured server's own address, and the full differential (rationale included) runs."""
+    import json
+    import os
+
+    port = str(clinic_server.port)
+    env = {**os.environ, "OSLER_SERVER_KEY": clinic_server.api_key}
+    base = [sys.executable, "-c", ONLY_SERVER, port, "ddx", "--text",
+            "cough and fever for three days", "--age", "40", "--top", "3", "--no-semantic",
+            "--json", "--rationale"]
+    proc = subprocess.run([*base, "--server", clinic_server.url], capture_output=True,
+                          text=True, cwd=REPO, timeout=600, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "network access attempted" not in proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["model"]["kind"] == "server" and doc["model"]["server"] == clinic_server.url
+    assert "rationale" in doc and "error" not in doc["rationale"]
+    # the guard is real: the same run pointed at another port is refused by it
+    other = subprocess.run([*base, "--server", f"http://127.0.0.1:{int(port) + 1}"],
+                           capture_output=True, text=True, cwd=REPO, timeout=600, env=env)
+    assert other.returncode == 2 and "network access attempted" in other.stderr

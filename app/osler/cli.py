@@ -99,7 +99,7 @@ def _load_record(args: argparse.Namespace):
     return import_path(args.path).timeline(getattr(args, "patient", None))
 
 
-def _session_differential(service, timeline, at, text, age, sex, top):
+def _session_differential(service, timeline, at, text, age, sex, top, rationale=False):
     """The differential through the same session object the window drives."""
     from osler.session import DifferentialSession, compute
 
@@ -110,7 +110,7 @@ def _session_differential(service, timeline, at, text, age, sex, top):
         session.set_demographics(age, sex)
     else:
         session.new_case(text or "", age, sex)
-    request = session.request()
+    request = session.request(rationale)
     if request is None:
         raise InputError("give a FHIR record PATH, --text, or both")
     return compute(service, request).differential
@@ -124,18 +124,27 @@ def cmd_ddx(args: argparse.Namespace) -> int:
     if args.age is not None and not 0 <= args.age <= 130:
         raise InputError(f"--age {args.age}: must be between 0 and 130")
     at = _parse_at(args.at)
+    from osler.server_command import server_config
+
+    server = server_config(args)
+    if server is not None and args.model:
+        raise InputError("--model and --server: choose one")
     timeline = _load_record(args)
     service = DdxService.create(model_dir=args.model, device=args.device,
                                 quantization=args.quantization, engine=args.engine,
-                                kb=_load_kb(args), semantic=not args.no_semantic)
+                                kb=_load_kb(args), semantic=not args.no_semantic,
+                                server=server)
+    service.rare = not args.no_rare
     diff = _session_differential(service, timeline, at, args.text, args.age, args.sex,
-                                 args.top)
+                                 args.top, args.rationale)
     if args.json:
+        _warn_model_change(service.engine)
         _print_json(diff.to_json())
         return 0
     m = diff.model
     counted = sum(1 for f in diff.findings if f.counted)
-    print(f"Model {m.id} {m.version} on {m.device} ({m.quantization}); "
+    where = m.path if m.kind == "server" else m.device
+    print(f"Model {m.id} {m.version} on {where} ({m.quantization}); "
           f"age {diff.case.age if diff.case.age is not None else '?'}, "
           f"sex {diff.case.sex or '?'}; {counted} findings")
     ad = diff.adequacy
@@ -159,10 +168,32 @@ def cmd_ddx(args: argparse.Namespace) -> int:
         print(f"    {_percent(diff.unlisted):>6}  a diagnosis not in Osler's list")
     if diff.next_best and (ad is None or ad.sufficient):
         print("Check next: " + ", ".join(n.label for n in diff.next_best))
+    _print_rare(diff.rare)
+    for d in (diff.rationale or {}).get("diagnoses", []):
+        print(f"Why {d['name']}: {d['rationale'] or '(no text)'} "
+              f"[{', '.join(d['citations']) or 'no valid citations'}]")
     for w in diff.warnings:
         print(f"warning: {w}", file=sys.stderr)
     print(diff.disclaimer)
     return 0
+
+
+def _print_rare(panel: Any) -> None:
+    """The rare-disease panel under the differential, labelled as what it is."""
+    if panel is None or not panel.shown:
+        return
+    how = "" if panel.prominent else " (the common differential explains most findings)"
+    print(f"Rare diseases to consider{how}: phenotype similarity 0-1, not a probability")
+    for s in panel.suggestions[:5]:
+        ids = ", ".join(s.codes + s.icd10)
+        same = f" = {s.kb_name} in the differential" if s.kb_condition else ""
+        print(f"  {s.rank:>2}. {s.similarity:.2f}  {s.name} ({ids}){same}")
+        matched = ", ".join(m.phenotype.label + ("" if m.exact else f" ~ {m.via_label}")
+                            for m in s.matching[:4])
+        print(f"       matches: {matched}")
+        if s.missing:
+            print(f"       not documented: {', '.join(label for _h, label in s.missing[:3])}")
+    print(f"  {panel.notice()}")
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -180,7 +211,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     wanted = ["model", "naive-bayes"] if args.engine == "both" else [args.engine]
     engines = {name: load_engine(m, kb, args.model, args.device, args.quantization, name)
                for name in wanted}
-    report = evaluate(kb, engines, vignettes, FindingExtractor(kb, semantic=not args.no_semantic))
+    for eng in engines.values():
+        _warn_model_change(eng)
+    report = evaluate(kb, engines, vignettes, FindingExtractor(kb, semantic=not args.no_semantic),
+                      rare=args.rare)
     report["file"] = str(args.file)
     report["split"] = {"half": args.half, "seed": args.split_seed}
     if args.json:
@@ -191,6 +225,38 @@ def cmd_eval(args: argparse.Namespace) -> int:
         sure = r["confident"]
         print(f"{name:>12}: top-1 {r['top1']:.1%}  top-3 {r['top3']:.1%}  top-10 {r['top10']:.1%}"
               f"  ECE {r['ece_top1']:.3f}  shown >=90%: {sure['correct']}/{sure['count']} right")
+    if "rare" in report:
+        r = report["rare"]
+        print(f"rare panel: shown {r['shown']}, gold in its top 10 {r['top10_when_shown']:.1%}"
+              f" (if always shown {r['top10_always']:.1%}); differential top 10 "
+              f"{r['ddx_top10']:.1%}, with the panel's top 5 "
+              f"{r['union_ddx10_rare5_when_shown']:.1%}")
+    return 0
+
+
+def _warn_model_change(engine: Any) -> None:
+    """A clinic model folder that changed since it was pinned: one line on stderr (text
+    output lists it with the differential's warnings)."""
+    warning = getattr(engine, "pin_warning", None)
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
+
+
+def cmd_model(args: argparse.Namespace) -> int:
+    """`osler model trust DIR`: accept a clinic model folder's current files (re-pin)."""
+    from osler.reasoning.pins import accept_folder
+
+    doc = accept_folder(args.folder)
+    if args.json:
+        _print_json(doc)
+        return 0
+    what = f"{doc['basis']} {doc['digest'][:16]}…, {doc['files']} files"
+    if doc["previous"] is None:
+        print(f"pinned {doc['folder']} ({what})")
+    elif doc["changes"]:
+        print(f"re-pinned {doc['folder']} ({what}); accepted: {'; '.join(doc['changes'])}")
+    else:
+        print(f"{doc['folder']} is unchanged since it was pinned ({what})")
     return 0
 
 
@@ -220,6 +286,11 @@ def cmd_kb(args: argparse.Namespace) -> int:
           f"{pre['with_exclusions']} with exclusions, {pre['reviewed']} reviewed "
           f"(can't-miss {pre['cant_miss_reviewed']}); background findings with a base rate: "
           f"{stats['background']['with_base_rate']}/{stats['background']['findings']}")
+    hpo = stats.get("hpo")
+    if hpo:
+        print(f"HPO {hpo['version']}: {hpo['findings_mapped']} findings mapped to {hpo['terms']} "
+              f"phenotype terms ({hpo['findings_exact']} exactly), "
+              f"{hpo['unmapped']['total']} left unmapped with a reason")
     print(stats["license"])
     return 0
 
@@ -281,8 +352,65 @@ def _audit_open(args: argparse.Namespace, create: bool = False):
 
 
 def _audit_filters(args: argparse.Namespace) -> dict:
+    for flag in ("--patient", "--clinician", "--since", "--until"):
+        _audit_text(flag, getattr(args, flag[2:]))
     return {"patient_id": args.patient, "clinician_id": args.clinician,
             "action": args.action, "since": args.since, "until": args.until}
+
+
+def _audit_text(flag: str, value: str | None) -> None:
+    """Bad input unless VALUE is valid Unicode: invalid UTF-8 bytes in argv arrive as lone
+    surrogates (surrogateescape), which no UTF-8 text can hold."""
+    if value is None:
+        return
+    for i, c in enumerate(value):
+        if 0xD800 <= ord(c) <= 0xDFFF:
+            what = (f"invalid UTF-8 byte 0x{ord(c) - 0xDC00:02x}" if 0xDC80 <= ord(c) <= 0xDCFF
+                    else f"a lone surrogate U+{ord(c):04X}")
+            raise InputError(f"{flag}: not valid UTF-8 text ({what} at character {i + 1})")
+
+
+def _ddx_json(path: str) -> Any:
+    """The --ddx document: strict JSON (no NaN/Infinity, finite numbers, valid Unicode)."""
+    from pathlib import Path
+
+    def constant(name: str) -> Any:
+        raise ValueError(f"{name} is not a JSON number")
+
+    def finite(text: str) -> float:
+        value = float(text)
+        if not math.isfinite(value):
+            raise ValueError(f"number {text[:40]} is out of range")
+        return value
+
+    def whole(text: str) -> int:
+        if len(text.lstrip("-")) > 18:
+            raise ValueError(f"number {text[:40]}… is out of range")
+        return int(text)
+
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"), parse_constant=constant,
+                         parse_float=finite, parse_int=whole)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"--ddx {path}: cannot read the ddx JSON: {exc}") from None
+
+    def walk(value: Any, where: str) -> None:
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise InputError(f"--ddx {path}: {where or 'document'}: not valid Unicode "
+                                 "text (a lone surrogate escape)") from None
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                walk(k, where)
+                walk(v, f"{where}.{k}" if where else k)
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                walk(v, f"{where}[{i}]")
+
+    walk(doc, "")
+    return doc
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
@@ -290,14 +418,13 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def cmd_audit_record(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from osler.audit import OverrideRecord
 
-    try:
-        ddx = json.loads(Path(args.ddx).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise InputError(f"--ddx {args.ddx}: cannot read the ddx JSON: {exc}") from None
+    for flag in ("--clinician", "--patient", "--diagnosis", "--reason", "--text"):
+        _audit_text(flag, getattr(args, flag[2:]))
+    for code in args.icd10 or []:
+        _audit_text("--icd10", code)
+    ddx = _ddx_json(args.ddx)
     record = OverrideRecord.from_ddx(
         ddx, action=args.action, clinician_id=args.clinician, patient_id=args.patient,
         rank=args.rank, name=args.diagnosis, icd10=args.icd10, new_rank=args.new_rank,
@@ -312,9 +439,13 @@ def cmd_audit_record(args: argparse.Namespace) -> int:
 
 
 def cmd_audit_log(args: argparse.Namespace) -> int:
+    filters = _audit_filters(args)
     with _audit_open(args) as store:
-        entries = store.entries(**_audit_filters(args), limit=args.limit)
+        entries = store.entries(**filters, limit=args.limit)
         info = store.info()
+    if info.get("read_only"):
+        print(f"osler audit: warning: {store.path}: read-only: {info['read_only']}",
+              file=sys.stderr)
     if args.json:
         _print_json({"store": info, "entries": [e.to_json() for e in entries]})
         return 0
@@ -359,8 +490,9 @@ def cmd_audit_anchor(args: argparse.Namespace) -> int:
 
 
 def cmd_audit_export(args: argparse.Namespace) -> int:
+    filters = _audit_filters(args)
     with _audit_open(args) as store:
-        n = store.export_fhir(args.output, overwrite=args.force, **_audit_filters(args))
+        n = store.export_fhir(args.output, overwrite=args.force, **filters)
     if args.json:
         _print_json({"output": str(args.output), "format": args.format, "entries": n})
     else:
@@ -384,6 +516,16 @@ def cmd_audit_rekey(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit_reset_witness(args: argparse.Namespace) -> int:
+    with _audit_open(args) as store:
+        done = store.reset_witness()
+    if args.json:
+        _print_json({"path": str(store.path), "witness": done})
+    else:
+        print(f"{store.path}: {done}")
+    return 0
+
+
 def cmd_audit_reasons(args: argparse.Namespace) -> int:
     from osler.audit import REASONS
 
@@ -402,6 +544,7 @@ AUDIT_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "anchor": cmd_audit_anchor,
     "export": cmd_audit_export,
     "rekey": cmd_audit_rekey,
+    "reset-witness": cmd_audit_reset_witness,
     "reasons": cmd_audit_reasons,
 }
 
@@ -463,6 +606,10 @@ def _audit_parser(sub) -> None:
     g.add_argument("--to-keyring", action="store_true",
                    help="switch to a new random key in the OS keyring")
 
+    asub.add_parser("reset-witness", parents=[common],
+                    help="accept the store as it is (e.g. a backup restored on purpose): "
+                         "make a new witness of its head, keeping the old witness file")
+
     asub.add_parser("reasons", parents=[common], help="list the override reason codes")
 
 
@@ -515,9 +662,16 @@ def cmd_selfcheck(args: argparse.Namespace) -> int:
         from osler.audit.keys import terminal_ask
 
         provider = KeyProvider(ask=terminal_ask if sys.stdin.isatty() else None)
+    from osler.server_command import server_config
+
+    server = server_config(args)
     checks = run_selfcheck(model_dir=args.model, kb_dir=args.kb, audit_path=args.db,
                            key_provider=provider, create_audit=args.create_audit,
                            gpu=not args.no_gpu)
+    if server is not None:  # before the audit trail's check, which stays last
+        from osler.selfcheck_server import check_server
+
+        checks[-1:-1] = check_server(server, _load_kb(args))
     status = overall(checks)
     failed = [c.name for c in checks if c.status == FAIL]
     if args.json:
@@ -533,6 +687,13 @@ def cmd_selfcheck(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_server(args: argparse.Namespace) -> int:
+    """`osler server key|forget URL`: this workstation's API key for a clinic server."""
+    from osler.server_command import cmd_server as run
+
+    return run(args)
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "import": cmd_import,
     "deidentify": cmd_deidentify,
@@ -544,6 +705,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "findings": cmd_findings,
     "selfcheck": cmd_selfcheck,
     "cases": cmd_cases,
+    "model": cmd_model,
+    "server": cmd_server,
 }
 
 
@@ -577,6 +740,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--patient", help="patient id when the input holds several patients")
     _model_options(p)
     p.add_argument("--top", type=int, default=10, help="diagnoses to list (default 10)")
+    p.add_argument("--rationale", action="store_true",
+                   help="with a language model (local or --server): its cited rationale")
+    from osler.server_command import add_server_options
+
+    add_server_options(p)
+    p.add_argument("--no-rare", action="store_true",
+                   help="leave out the rare-disease panel (HPO phenotype similarity)")
     p.add_argument("--no-semantic", action="store_true",
                    help="lexicon-only finding extraction (faster; no sentence model)")
     p.add_argument("--json", action="store_true", help="print one JSON document")
@@ -593,6 +763,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p.add_argument("--split-seed", type=int, default=SPLIT_SEED, help=argparse.SUPPRESS)
     p.add_argument("--no-semantic", action="store_true", help="lexicon-only extraction")
+    p.add_argument("--rare", action="store_true",
+                   help="also measure the rare-disease panel (gold in its top 10, and with the "
+                        "differential's top 10)")
     p.add_argument("--json", action="store_true", help="print one JSON document")
 
     _audit_parser(sub)
@@ -646,10 +819,21 @@ def build_parser() -> argparse.ArgumentParser:
                    "when there is no secure OS keyring)")
     p.add_argument("--no-gpu", action="store_true", help="skip the GPU check")
     p.add_argument("--json", action="store_true", help="print one JSON document")
+    add_server_options(p, concurrency=False)
+
+    p = sub.add_parser("model", help="a clinic's own model folders (pinned at first use)")
+    msub = p.add_subparsers(dest="model_command", required=True, metavar="MODEL_COMMAND")
+    t = msub.add_parser("trust", help="accept a model folder's current files after a change "
+                        "was reported (re-pins it)")
+    t.add_argument("folder", help="the model folder (an Osler model or a local LLM)")
+    t.add_argument("--json", action="store_true", help="print one JSON document")
 
     from osler.teaching.cases_command import add_cases_parser
 
     add_cases_parser(sub)  # osler cases list|show|add|remove
+    from osler.server_command import add_server_parser
+
+    add_server_parser(sub)  # osler server key|forget URL
 
     return parser
 
@@ -671,10 +855,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     from osler.errors import INPUT_ERRORS
+    from osler.server_command import ServerInputError
 
     try:
         return COMMANDS[args.command](args)
-    except (InputError, *INPUT_ERRORS) as exc:
+    except (InputError, ServerInputError, *INPUT_ERRORS) as exc:
         print(f"osler {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -435,9 +435,8 @@ def run_selfcheck(*, model_dir: Path | str | None = None, kb_dir: Path | str | N
                   case: Path | str | None = None, engine: str = "auto",
                   audit_path: Path | str | None = None, key_provider: Any = None,
                   create_audit: bool = False, gpu: bool = True,
-                  progress: Progress | None = None, server: Any = None) -> list[Check]:
-    """Every check, in the order a reader would fix them; never raises for what it finds.
-    With `server` (a ServerConfig), also the clinic server (selfcheck_server.py)."""
+                  progress: Progress | None = None) -> list[Check]:
+    """Every check, in the order a reader would fix them; never raises for what it finds."""
     report = progress or (lambda _m, _f: None)
     guard = SocketGuard()
     checks: list[Check] = []
@@ -467,11 +466,6 @@ def run_selfcheck(*, model_dir: Path | str | None = None, kb_dir: Path | str | N
         checks += [model_check, offline_check]
     else:
         checks.append(Check("Model", FAIL, "not loaded: the knowledge base does not load"))
-    if server is not None:
-        report("clinic server", 0.8)
-        from osler.selfcheck_server import check_server
-
-        checks += check_server(server, kb)
     report("audit trail", 0.9)
     checks.append(check_audit(audit_path, key_provider, create_audit))
     report("done", 1.0)

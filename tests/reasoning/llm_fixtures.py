@@ -13,9 +13,10 @@ CORPUS = [
 ]
 
 
-def build_tiny_llm(out: Path, arch: str = "llama") -> Path:
-    """Save a 2-layer random model with hidden size 64 and a byte-level BPE tokenizer."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+def build_tiny_llm(out: Path, arch: str = "llama", bos: bool = False) -> Path:
+    """Save a 2-layer random model with hidden size 64 and a byte-level BPE tokenizer
+    (which puts <s> before every text when `bos`, as Llama's own tokenizer does)."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
 
     tk = Tokenizer(models.BPE(unk_token="<unk>"))
@@ -25,6 +26,9 @@ def build_tiny_llm(out: Path, arch: str = "llama") -> Path:
                                                                   "<unk>"],
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
     tk.train_from_iterator(CORPUS * 20, trainer)
+    if bos:
+        tk.post_processor = processors.TemplateProcessing(
+            single="<s> $A", special_tokens=[("<s>", tk.token_to_id("<s>"))])
     tok = PreTrainedTokenizerFast(tokenizer_object=tk, bos_token="<s>", eos_token="</s>",
                                   unk_token="<unk>", pad_token="<pad>")
     out.mkdir(parents=True, exist_ok=True)

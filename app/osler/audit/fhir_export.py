@@ -69,7 +69,8 @@ def audit_event(e: AuditEntry) -> dict[str, Any]:
     """The AuditEvent for one entry."""
     model = e.model
     model_details = [{"type": k, "valueString": str(model[k])}
-                     for k in ("sha256", "device", "quantization") if model.get(k)]
+                     for k in ("sha256", "device", "quantization", "server", "weights")
+                     if model.get(k)]
     clinical = [{"type": "differential-shown",
                  "valueString": canonical_json(e.differential_shown)},
                 {"type": "decision", "valueString": canonical_json(e.decision)}]

@@ -31,7 +31,9 @@ NEEDS_DIAGNOSIS = {Action.ACCEPT, Action.REJECT, Action.RERANK, Action.ADD}
 NEEDS_REASON = {Action.REJECT, Action.RERANK}
 
 DIFFERENTIAL_KEYS = ("rank", "name", "icd10", "probability", "cant_miss")
-MODEL_KEYS = ("id", "version", "sha256", "device", "quantization")
+MODEL_KEYS = ("id", "version", "sha256", "device", "quantization", "server", "weights")
+"""The ddx model block's fields an entry keeps; a clinic server's origin (never credentials)
+and weights file are only present for that engine (docs/clinic-server.md)."""
 
 
 def canonical_json(value: Any) -> str:

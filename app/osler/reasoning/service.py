@@ -32,8 +32,9 @@ def load_engine(m: KBMatrix, kb: KnowledgeBase, model_dir: str | Path | None = N
                 device: str = "auto", quantization: str = "auto", engine: str = "auto",
                 progress: Callable[[str, float], None] | None = None,
                 cancel: threading.Event | None = None,
-                memory_budget_gb: float | None = None) -> Engine:
-    """The engine for a request: the shipped model, a local LLM folder, or the KB posterior.
+                memory_budget_gb: float | None = None, server: Any = None) -> Engine:
+    """The engine for a request: the shipped model, a local LLM folder, a clinic server
+    (`server`: a ServerConfig), or the KB posterior.
 
     'auto' uses the shipped model when it was trained on the current KB, else the KB's
     own posterior with a warning (a clinic's replacement KB pack is never silently mixed
@@ -43,6 +44,10 @@ def load_engine(m: KBMatrix, kb: KnowledgeBase, model_dir: str | Path | None = N
 
     if engine not in ENGINES:
         raise ReasoningError(f"--engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+    if server is not None:
+        from osler.reasoning.server.engine import ServerEngine
+
+        return ServerEngine(server, m, kb, progress=progress, cancel=cancel)
     rules = PrerequisiteRules.of(kb)
     nb_args: dict[str, Any] = {"kb_name": kb.name, "kb_version": kb.version, "rules": rules}
     if engine == "naive-bayes":
@@ -52,8 +57,10 @@ def load_engine(m: KBMatrix, kb: KnowledgeBase, model_dir: str | Path | None = N
     if model_dir and not (folder / "osler.json").exists() and (folder / "config.json").exists():
         from osler.reasoning.llm.engine import LLMEngine
 
-        return LLMEngine(folder, m, kb, device=device, quantization=quantization,
-                         memory_budget_gb=memory_budget_gb, progress=progress, cancel=cancel)
+        llm = LLMEngine(folder, m, kb, device=device, quantization=quantization,
+                        memory_budget_gb=memory_budget_gb, progress=progress, cancel=cancel)
+        _pin(llm, folder)
+        return llm
     if not folder.is_dir():
         raise ModelLoadError("no such model folder", str(folder))
     meta = read_model_meta(folder)
@@ -70,9 +77,22 @@ def load_engine(m: KBMatrix, kb: KnowledgeBase, model_dir: str | Path | None = N
         progress("loading the shipped model", 0.2)
     eng = _shipped_engine_class(device, quantization)(folder, m, device=device,
                                                          quantization=quantization, rules=rules)
+    if not eng.shipped:
+        _pin(eng, folder)
     if progress:
         progress("ready", 1.0)
     return eng
+
+
+def _pin(engine: Any, folder: Path) -> None:
+    """A clinic's own model folder: pinned at first use; a later change is a warning (first
+    in the list) until the user accepts it (`osler model trust DIR`)."""
+    from osler.reasoning.pins import check_pin
+
+    check = check_pin(folder)
+    if check.message:
+        engine.warnings.insert(0, check.message)
+        engine.pin_warning = check.message
 
 
 def _shipped_engine_class(device: str, quantization: str) -> type[ShippedEngine]:
@@ -90,12 +110,19 @@ def _shipped_engine_class(device: str, quantization: str) -> type[ShippedEngine]
 
 def _kb_calibration(kb: KnowledgeBase) -> TextCalibration | None:
     """The KB posterior's text calibration, kept in the shipped model's osler.json when that
-    model was trained on this KB (it was fitted with the same KB); else none."""
+    model was trained on this KB (it was fitted with the same KB); else none. Read only from
+    a signed osler.json."""
     from osler.locations import default_model_dir
+    from osler.reasoning.checksums import file_sha256, read_sums
+    from osler.reasoning.signature import verify_sums_signature
 
+    folder = default_model_dir()
     try:
-        meta = read_model_meta(default_model_dir())
-    except ModelLoadError:
+        verify_sums_signature(folder)
+        if read_sums(folder).get("osler.json") != file_sha256(folder / "osler.json"):
+            return None
+        meta = read_model_meta(folder)
+    except (ModelLoadError, OSError):
         return None
     if not trained_on(meta, kb):
         return None
@@ -113,6 +140,7 @@ class DdxService:
         self.m = KBMatrix.from_kb(kb)
         self.engine = engine
         self._extractor = extractor
+        self.rare = True  # build the rare-disease panel (`osler ddx --no-rare` turns it off)
 
     @classmethod
     def create(cls, model_dir: str | Path | None = None, device: str = "auto",
@@ -120,7 +148,7 @@ class DdxService:
                kb: KnowledgeBase | None = None, semantic: bool = True,
                progress: Callable[[str, float], None] | None = None,
                cancel: threading.Event | None = None,
-               memory_budget_gb: float | None = None) -> DdxService:
+               memory_budget_gb: float | None = None, server: Any = None) -> DdxService:
         """Load KB, engine and extractor (seconds; call from a worker thread in the app).
 
         `progress(message, fraction)` reports stages; setting `cancel` stops a local-LLM load
@@ -131,7 +159,7 @@ class DdxService:
         kb = kb or default_kb()
         m = KBMatrix.from_kb(kb)
         eng = load_engine(m, kb, model_dir, device, quantization, engine, progress, cancel,
-                          memory_budget_gb)
+                          memory_budget_gb, server)
         if cancel is not None and cancel.is_set():
             from osler.reasoning.llm.loader import LoadCancelled
 
@@ -178,8 +206,11 @@ class DdxService:
         the findings as read into those reasoned on (a clinician's corrections)."""
         if timeline is None and not text:
             raise ReasoningError("nothing to reason about: give a record, text, or both")
+        from osler.findings.reading import read_case
+
         self.extractor.take_set_aside()
-        findings, read = self.read(timeline, text, at, age=age, sex=sex)
+        reading = read_case(self.kb, self.extractor, timeline, text, at, age, sex)
+        findings, read = reading.merged(), reading.coverage
         if edit is not None:
             findings = edit(findings)
         set_aside = self.extractor.take_set_aside()
@@ -195,10 +226,26 @@ class DdxService:
                                  at.isoformat() if at else None, timeline=timeline, when=at,
                                  rationale=rationale, on_token=on_token, coverage=read)
         diff.warnings.extend(item.message() for item in set_aside)
+        diff.rare = self.rare_panel(findings, reading.texts, diff)
         if not any(f.counted for f in findings):
             diff.warnings.append("no findings were recognised; the differential reflects only "
                                  "age, sex and how common each condition is")
         return diff
+
+    def rare_panel(self, findings: list[Finding], texts: Any = (), differential: Any = None,
+                   extra: Any = ()) -> Any:
+        """'Rare diseases to consider' (rare/panel.py), or a panel saying why it is off;
+        EXTRA are phenotype-only findings read before (a what-if keeps the text's)."""
+        from osler.rare.panel import RareUnavailable, build_panel, unavailable
+
+        if not self.rare:
+            return None
+        try:
+            return build_panel(self.kb, findings, texts, differential, extra)
+        except RareUnavailable as exc:
+            if differential is not None and str(exc) not in differential.warnings:
+                differential.warnings.append(str(exc))
+            return unavailable(str(exc))
 
     def run_findings(self, findings: list[Finding], age: int | None, sex: str | None,
                      top: int = 10, patient_id: str | None = None, at: str | None = None,

@@ -38,9 +38,28 @@ from osler.ui.model_worker import (
 from osler.ui.overrides import OverrideRequest, build_record, default_clinician_id, patient_key
 from osler.ui.presentation_box import PresentationBox
 from osler.ui.rare_panel import RareDiseasesPanel, make_room
+from osler.ui.server_banner import ServerBanner
 
 DEBOUNCE_MS = 150
 SHUTDOWN_WAIT_MS = 30_000
+
+
+def _with_stored_key(request: ModelRequest, ask: Any) -> ModelRequest:
+    """REQUEST with this workstation's stored API key for its server (None when none is
+    stored or the store cannot be opened; the server then says whether it needs one)."""
+    from dataclasses import replace
+
+    from osler.reasoning.server.config import parse_server_url
+    from osler.reasoning.server.errors import ServerConfigError
+    from osler.server_keys import ServerKeyError, api_key_for
+
+    try:
+        origin = parse_server_url(request.server_url or "", True).origin
+        from osler.server_keys import ServerKeyStore
+
+        return replace(request, api_key=api_key_for(origin, ServerKeyStore(ask=ask)))
+    except (ServerConfigError, ServerKeyError):
+        return request
 
 
 def request_from_settings(choice: dict[str, str]) -> ModelRequest:
@@ -50,6 +69,11 @@ def request_from_settings(choice: dict[str, str]) -> ModelRequest:
     except ValueError:
         budget = None
     source = choice.get("source", "shipped")
+    if source == "server":  # the API key is fetched from the key store when loading
+        return ModelRequest("server", server_url=choice.get("server_url") or None,
+                            server_model=choice.get("server_model") or None,
+                            ca_bundle=choice.get("ca_bundle") or None,
+                            allow_http=choice.get("allow_http") == "1")
     return ModelRequest(source if source in ("shipped", "kb", "folder") else "shipped",
                         choice.get("folder") or None, choice.get("device", "auto"),
                         choice.get("quantization", "auto"), budget)
@@ -121,6 +145,9 @@ class DifferentialController(QObject):
         self.panel.splitter.setCollapsible(self.panel.splitter.indexOf(self.rare), False)
         # The tabs' own minimum (the what-if page's) would leave an open panel no room.
         self.panel.tabs.setMinimumHeight(80)
+        self.server_banner = ServerBanner()
+        lay = self.panel.layout()
+        lay.insertWidget(lay.indexOf(self.panel.splitter), self.server_banner)
         window.set_side_panel(self.panel)
         if (state := self.settings.blob("ddxSplitter")) is not None:
             self.panel.splitter.restoreState(state)
@@ -174,6 +201,9 @@ class DifferentialController(QObject):
         self.worker.computed.connect(self._computed, q)
         self.worker.computeFailed.connect(self._compute_failed, q)
         self.worker.token.connect(self._token, q)
+        self.worker.serverStatus.connect(self.server_banner.set_fallback, q)
+        self.server_banner.retryRequested.connect(self.retry_server)
+        self.server_banner.cancelRequested.connect(self.cancel_compute)
         self.worker.hardware.connect(self._hardware, q)
         self.model_thread.start()
 
@@ -315,10 +345,23 @@ class DifferentialController(QObject):
     # --- the model ---------------------------------------------------------------------
 
     def load_model(self, request: ModelRequest) -> None:
-        """Load on the model thread; the current model stays until the new one is ready."""
+        """Load on the model thread; the current model stays until the new one is ready.
+        A clinic server's API key comes from the key store (keyring, else the passphrase-
+        protected file) here, on the UI thread, where a passphrase can be asked for."""
+        if request.source == "server" and request.api_key is None and request.server_url:
+            request = _with_stored_key(request, self.ask_passphrase)
         self.worker.cancel.clear()
         self._remember_next = True
         self._load.emit(request)
+
+    def retry_server(self) -> None:
+        """The banner's 'Try the server again': ask it now, recompute what is shown."""
+        self.worker.retry_server()
+        self.request_differential()
+
+    def cancel_compute(self) -> None:
+        """The banner's Cancel: stop the clinic-server requests in flight."""
+        self.worker.cancel_compute()
 
     def cancel_load(self) -> None:
         self.worker.cancel.set()
@@ -340,7 +383,10 @@ class DifferentialController(QObject):
                 "source": r.source, "folder": r.folder or "", "device": r.device,
                 "quantization": r.quantization,
                 "memory_budget_gb": "" if r.memory_budget_gb is None
-                else f"{r.memory_budget_gb:g}"})
+                else f"{r.memory_budget_gb:g}",
+                "server_url": r.server_url or "", "server_model": r.server_model or "",
+                "ca_bundle": r.ca_bundle or "", "allow_http": "1" if r.allow_http else ""})
+        self.server_banner.set_fallback("")
         self.panel.set_model(loaded)
         info = loaded.info
         self.rationale_action.setEnabled(loaded.is_llm)
@@ -447,12 +493,15 @@ class DifferentialController(QObject):
             self.panel.start_rationale()
             self.panel.tabs.setTabEnabled(self.panel.rationale_tab, True)
         self.panel.show_message("Computing the differential…")
+        self.server_banner.set_busy(self.loaded_model.info.kind == "server")
         self._compute.emit(request)
         return self.session.seq
 
     def _computed(self, result: DdxResult) -> None:
         if not self.session.accept(result):
             return  # a newer request is on its way
+        self.server_banner.set_busy(False)
+        self._server_model_changed(result.differential.model)
         extra = list(self.loaded_model.warnings) if self.loaded_model else []
         added = [DiagnosisChoice(a.name, a.icd10, "added")
                  for a in self.session.added_for()]
@@ -467,6 +516,7 @@ class DifferentialController(QObject):
 
     def _compute_failed(self, seq: int, message: str) -> None:
         if self.session.is_current(seq):
+            self.server_banner.set_busy(False)
             self.panel.show_message(f"The differential could not be computed: {message}",
                                     error=True)
             self.computeFailed.emit(message)
@@ -474,6 +524,25 @@ class DifferentialController(QObject):
     def _token(self, seq: int, text: str) -> None:
         if self.session.is_current(seq):
             self.panel.append_token(text)
+
+    def _server_model_changed(self, model: Any) -> None:
+        """The clinic server now serves another model than when it was loaded: name the new
+        one and say so (as for any model change, earlier decisions are cleared)."""
+        loaded = self.loaded_model
+        if loaded is None or model.kind != "server" or model == loaded.info:
+            return
+        from dataclasses import replace
+
+        self.loaded_model = replace(loaded, info=model)
+        self.panel.set_model(self.loaded_model)
+        text = f"The clinic server's model changed: now {model.id} ({model.quantization})."
+        if self.session.set_engine(f"{model.id} {model.version} {model.sha256} "
+                                   f"{dict(model.extra).get('probe', '')} {self.kb.version}"):
+            self.panel.decisions = {}
+            self.panel.added = []
+            text += " " + DECISIONS_CLEARED
+        self.panel.show_notice(text)
+        self.modelLoaded.emit(self.loaded_model)
 
     def show_citation(self, cited: str) -> None:
         """A rationale citation: an event id, or a finding id whose source event is shown."""

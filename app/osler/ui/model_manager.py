@@ -1,5 +1,6 @@
-"""Tools ▸ Model manager: choose the shipped model, the knowledge base's own posterior or a
-local model folder; device, quantization and memory budget; load with progress and cancel.
+"""Tools ▸ Model manager: choose the shipped model, the knowledge base's own posterior, a
+local model folder or the clinic's LLM server; device, quantization and memory budget; load
+with progress and cancel.
 
 The dialog only asks; the controller's model thread loads. A failed or cancelled load
 leaves the previous model in use, and the dialog says so.
@@ -30,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from osler.ui.model_worker import LoadedModel, ModelRequest, model_folder_kind
+from osler.ui.server_form import ServerForm
 
 DEVICES = ("auto", "cpu", "cuda")
 QUANTIZATIONS = ("auto", "none", "int8", "nf4")
@@ -42,12 +44,18 @@ def describe_model(loaded: LoadedModel | None) -> str:
     m = loaded.info
     memory = f"{m.memory_bytes / 2**20:,.1f} MiB" if m.memory_bytes else "—"
     kind = {"shipped": "Osler model", "baseline": "knowledge-base posterior (no model)",
-            "llm": "local language model"}.get(m.kind, m.kind)
+            "llm": "local language model", "server": "language model on the clinic server"
+            }.get(m.kind, m.kind)
     rows = [("Model", f"{m.id} {m.version}"), ("Kind", kind), ("Device", m.device),
             ("Quantization", m.quantization), ("Memory", memory),
             ("Load time", f"{loaded.seconds:.2f} s"),
             ("Checksum", (m.sha256[:16] + "…") if m.sha256 else "—")]
-    if m.path:
+    extra = dict(m.extra)
+    if m.kind == "server":
+        rows += [("Server", extra.get("server", m.path)), ("Weights", extra.get("weights", "—")),
+                 ("Log-probabilities", extra.get("logprobs", "—")),
+                 ("Response fingerprint", extra.get("probe", "—"))]
+    elif m.path:
         rows.append(("Folder", m.path))
     text = "".join(f"<tr><td><b>{k}</b>&nbsp;</td><td>{v}</td></tr>" for k, v in rows)
     warn = "".join(f"<p style='color:#B06000'>⚠ {w}</p>" for w in loaded.warnings)
@@ -73,10 +81,13 @@ class ModelManagerDialog(QDialog):
         self.kb_only = QRadioButton("&Knowledge base's own posterior (no model)")
         self.folder_choice = QRadioButton("&Local model folder (an Osler model, or a Hugging "
                                           "Face causal language model)")
+        self.server_choice = QRadioButton("Clinic &server (llama.cpp or vLLM on the clinic "
+                                          "network; the shipped model if it stops answering)")
         self.group = QButtonGroup(self)
         for i, b in enumerate((self.shipped, self.kb_only, self.folder_choice)):
             self.group.addButton(b, i)
             s_layout.addWidget(b)
+        self.group.addButton(self.server_choice, 3)
         row = QHBoxLayout()
         self.folder = QLineEdit()
         self.folder.setAccessibleName("Model folder")
@@ -89,6 +100,9 @@ class ModelManagerDialog(QDialog):
         self.folder_kind = QLabel("")
         self.folder_kind.setWordWrap(True)
         s_layout.addWidget(self.folder_kind)
+        s_layout.addWidget(self.server_choice)
+        self.server = ServerForm()
+        s_layout.addWidget(self.server)
         layout.addWidget(source)
 
         options = QGroupBox("Runtime")
@@ -164,9 +178,13 @@ class ModelManagerDialog(QDialog):
         self._update()
 
     def _restore(self, request: ModelRequest) -> None:
-        {"shipped": self.shipped, "kb": self.kb_only,
-         "folder": self.folder_choice}.get(request.source, self.shipped).setChecked(True)
+        {"shipped": self.shipped, "kb": self.kb_only, "folder": self.folder_choice,
+         "server": self.server_choice}.get(request.source, self.shipped).setChecked(True)
         self.folder.setText(request.folder or "")
+        self.server.url.setText(request.server_url or "")
+        self.server.model.setText(request.server_model or "")
+        self.server.ca_bundle.setText(request.ca_bundle or "")
+        self.server.allow_http.setChecked(request.allow_http)
         self.device.setCurrentIndex(max(0, self.device.findData(request.device)))
         self.quantization.setCurrentIndex(max(0, self.quantization.findData(
             request.quantization)))
@@ -190,6 +208,12 @@ class ModelManagerDialog(QDialog):
                 self.device.setCurrentIndex(self.device.findData("auto"))
 
     def request(self) -> ModelRequest:
+        if self.server_choice.isChecked():
+            f = self.server
+            return ModelRequest("server", server_url=f.url.text().strip() or None,
+                                server_model=f.model.text().strip() or None,
+                                ca_bundle=f.ca_bundle.text().strip() or None,
+                                allow_http=f.allow_http.isChecked())
         source = ("kb" if self.kb_only.isChecked() else
                   "folder" if self.folder_choice.isChecked() else "shipped")
         budget = self.budget.value() or None
@@ -209,10 +233,15 @@ class ModelManagerDialog(QDialog):
                    "model that re-ranks the differential and writes a cited rationale.",
             "unknown": "This folder has neither osler.json nor config.json: not a model."}
             .get(kind, ""))
-        self.budget.setEnabled(not self._loading and (not folder_on or kind != "osler"))
-        for w in (self.shipped, self.kb_only, self.folder_choice, self.device,
-                  self.quantization, self.load_button):
+        self.budget.setEnabled(not self._loading and (not folder_on or kind != "osler")
+                               and not self.server_choice.isChecked())
+        for w in (self.shipped, self.kb_only, self.folder_choice, self.server_choice,
+                  self.device, self.quantization, self.load_button):
             w.setEnabled(not self._loading)
+        server_on = self.server_choice.isChecked()
+        self.server.set_enabled(server_on and not self._loading)
+        self.device.setEnabled(not self._loading and not server_on)
+        self.quantization.setEnabled(not self._loading and not server_on)
         self.cancel_button.setEnabled(self._loading)
 
     def choose_folder(self) -> None:
@@ -228,12 +257,35 @@ class ModelManagerDialog(QDialog):
         if request.source == "folder" and not request.folder:
             QMessageBox.warning(self, "No folder", "Choose a model folder first.")
             return
+        if request.source == "server":
+            request = self._server_request(request)
+            if request is None:
+                return
         self._loading = True
         self.progress.setValue(0)
         self.progress.show()
         self.progress_text.setText(f"Loading {request.describe()}…")
         self._update()
         self.controller.load_model(request)
+
+    def _server_request(self, request: ModelRequest) -> ModelRequest | None:
+        """Check the URL (plain HTTP to another machine only when allowed, with the risk
+        said) and store a typed API key; None when the user must fix something first."""
+        from dataclasses import replace
+
+        from osler.reasoning.server.errors import ServerConfigError
+        from osler.server_keys import ServerKeyError
+
+        try:
+            self.server.checked_url()
+            key, where = self.server.store_key(self.controller.ask_passphrase)
+        except (ServerConfigError, ServerKeyError) as exc:
+            QMessageBox.warning(self, "Clinic server", f"{exc}\n\nThe current model stays "
+                                "in use.")
+            return None
+        if where:
+            self.progress_text.setText(f"API key stored in {where}.")
+        return replace(request, api_key=key) if key else request
 
     def cancel(self) -> None:
         self.progress_text.setText("Cancelling…")

@@ -12,7 +12,7 @@ import contextlib
 import gc
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +20,14 @@ from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from osler.errors import INPUT_ERRORS
 from osler.knowledge import KnowledgeBase
-from osler.reasoning.runtime import ModelInfo
+from osler.reasoning.runtime import LANGUAGE_MODEL_KINDS, ModelInfo
 from osler.session.request import BaseCache, DdxRequest, DdxResult, compute
+from osler.session.server_fallback import ServerWithFallback
 
-SOURCES = ("shipped", "kb", "folder")
+SOURCES = ("shipped", "kb", "folder", "server")
 """shipped: the model in models/osler-ddx (the KB posterior if it is missing); kb: the KB's
-own posterior (no model); folder: an Osler model or a Hugging Face causal LM."""
+own posterior (no model); folder: an Osler model or a Hugging Face causal LM; server: the
+clinic's LLM server (llama.cpp or vLLM), with the shipped model as fallback."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,12 +39,19 @@ class ModelRequest:
     device: str = "auto"
     quantization: str = "auto"
     memory_budget_gb: float | None = None
+    server_url: str | None = None
+    server_model: str | None = None
+    ca_bundle: str | None = None
+    allow_http: bool = False
+    api_key: str | None = field(default=None, repr=False, compare=False)  # never saved
 
     def describe(self) -> str:
         if self.source == "kb":
             return "the knowledge base's own posterior"
         if self.source == "folder":
             return f"the model in {self.folder}"
+        if self.source == "server":
+            return f"the clinic server at {self.server_url}"
         return "the shipped model"
 
 
@@ -66,6 +75,7 @@ class ModelWorker(QObject):
     loadCancelled = Signal()
     computed = Signal(object)  # DdxResult
     computeFailed = Signal(int, str)
+    serverStatus = Signal(str)  # '' while the clinic server answers, else the banner text
     token = Signal(int, str)  # rationale text as the LLM writes it
     hardware = Signal(object)  # osler.reasoning.hardware.GpuReport, or a str on failure
 
@@ -78,6 +88,7 @@ class ModelWorker(QObject):
         self.cancel = threading.Event()
         self.latest_seq = 0  # set from the UI thread; an int store is atomic in CPython
         self.computing = False
+        self._retry_server = False  # set from the UI thread: ask a down server again now
         self._cache = BaseCache()
 
     # --- loading -----------------------------------------------------------------
@@ -103,6 +114,11 @@ class ModelWorker(QObject):
                 engine = "naive-bayes"
                 warnings.append(f"The shipped model is not installed ({default_model_dir()}); "
                                 "showing the knowledge base's own posterior.")
+        elif request.source == "server":
+            folder = None
+            if not request.server_url:
+                self.loadFailed.emit("give the clinic server's URL")
+                return
         elif not folder:
             self.loadFailed.emit("choose a model folder")
             return
@@ -114,11 +130,16 @@ class ModelWorker(QObject):
         svc = None
         try:
             progress(f"loading {request.describe()}", 0.0)
+            server = _server_config(request)
             svc = DdxService.create(model_dir=folder, device=request.device,
                                     quantization=request.quantization, engine=engine,
                                     kb=self.kb, semantic=self.semantic, progress=progress,
                                     cancel=self.cancel,
-                                    memory_budget_gb=request.memory_budget_gb)
+                                    memory_budget_gb=request.memory_budget_gb, server=server)
+            if server is not None:
+                kb, semantic = self.kb, self.semantic
+                svc = ServerWithFallback(svc, lambda: DdxService.create(kb=kb,
+                                                                        semantic=semantic))
         except LoadCancelled:
             self.loadCancelled.emit()
             return
@@ -146,7 +167,8 @@ class ModelWorker(QObject):
             _unload(old)
         info = svc.engine.info
         self.loaded_model = LoadedModel(info, request, tuple(warnings + list(svc.engine.warnings)),
-                                        info.kind == "llm", time.perf_counter() - t0)
+                                        info.kind in LANGUAGE_MODEL_KINDS,
+                                        time.perf_counter() - t0)
         self.loaded.emit(self.loaded_model)
 
     @Slot()
@@ -171,8 +193,14 @@ class ModelWorker(QObject):
             return
         self.computing = True
         try:
-            self.computed.emit(compute(self.service, request, self._cache,
-                                       lambda text: self.token.emit(request.seq, text)))
+            on_token = lambda text: self.token.emit(request.seq, text)  # noqa: E731
+            if isinstance(self.service, ServerWithFallback):
+                retry, self._retry_server = self._retry_server, False
+                outcome = self.service.compute(request, self._cache, on_token, retry)
+                self.serverStatus.emit(outcome.banner or "")
+                self.computed.emit(outcome.result)
+            else:
+                self.computed.emit(compute(self.service, request, self._cache, on_token))
         except INPUT_ERRORS as exc:
             self.computeFailed.emit(request.seq, str(exc))
         except Exception as exc:  # keep the app running; say what failed
@@ -180,6 +208,17 @@ class ModelWorker(QObject):
                                     f"differential ({type(exc).__name__}: {exc})")
         finally:
             self.computing = False
+
+    def retry_server(self) -> None:
+        """(UI thread) The next differential asks a down clinic server again at once."""
+        self._retry_server = True
+
+    def cancel_compute(self) -> None:
+        """(UI thread) Stop the clinic-server requests in flight; the differential being
+        computed fails as cancelled and the one shown stays."""
+        cancel = getattr(getattr(self.service, "engine", None), "cancel", None)
+        if cancel is not None and self.computing:
+            cancel()
 
     @Slot()
     def shutdown(self) -> None:
@@ -194,8 +233,18 @@ class ModelWorker(QObject):
             thread.quit()  # only ever a worker thread, never the window's own
 
 
+def _server_config(request: ModelRequest) -> Any:
+    """The ServerConfig for a 'server' request (ServerConfigError when it is not usable)."""
+    if request.source != "server":
+        return None
+    from osler.reasoning.server.config import ServerConfig
+
+    return ServerConfig.build(request.server_url or "", request.api_key, request.ca_bundle,
+                              request.server_model, allow_plain_http=request.allow_http)
+
+
 def _unload(service: Any) -> None:
-    unload = getattr(service.engine, "unload", None)
+    unload = getattr(service, "unload", None) or getattr(service.engine, "unload", None)
     if unload is not None:
         with contextlib.suppress(Exception):  # freeing memory must not fail the swap
             unload()

@@ -154,9 +154,11 @@ class AppSettings:
         self.qsettings.setValue("audit/clinician_id", clinician_id.strip())
 
     def model_choice(self) -> dict[str, str]:
-        """The model the user last loaded: source (shipped|kb|folder), folder, device,
-        quantization, memory budget (GiB, text)."""
-        keys = ("source", "folder", "device", "quantization", "memory_budget_gb")
+        """The model the user last loaded: source (shipped|kb|folder|server), folder, device,
+        quantization, memory budget (GiB, text); for a clinic server its URL, served model,
+        CA bundle and plain-HTTP permission (never its API key: that is in the key store)."""
+        keys = ("source", "folder", "device", "quantization", "memory_budget_gb",
+                "server_url", "server_model", "ca_bundle", "allow_http")
         out = {}
         for key in keys:
             value = self.qsettings.value(f"model/{key}", "")
