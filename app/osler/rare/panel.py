@@ -131,12 +131,15 @@ def _unexplained(present: list[Phenotype], differential: Any) -> float:
     return len(left) / len(present)
 
 
-def _linked(items: list[Suggestion], kb: Any) -> list[Suggestion]:
-    """Name the KB condition that is the same disease (same name, or same full ICD-10 code)."""
-    if kb is None:
-        return items
-    from dataclasses import replace
+_KB_INDEX: dict[int, tuple[Any, dict[str, Any], dict[str, Any]]] = {}
 
+
+def _kb_index(kb: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """KB conditions by normalised name/synonym and by full ICD-10 code, built once per KB
+    (about 10 ms: not worth paying on every differential and what-if)."""
+    hit = _KB_INDEX.get(id(kb))
+    if hit is not None and hit[0] is kb:
+        return hit[1], hit[2]
     from osler.rare.codes import _norm
 
     by_name = {_norm(c.name): c for c in kb.conditions}
@@ -148,6 +151,21 @@ def _linked(items: list[Suggestion], kb: Any) -> list[Suggestion]:
         for code in c.icd10:
             if len(code) > 3:
                 by_code.setdefault(code.upper(), c)
+    if len(_KB_INDEX) >= 8:  # a clinic has one or two packs; tests make many
+        _KB_INDEX.clear()
+    _KB_INDEX[id(kb)] = (kb, by_name, by_code)
+    return by_name, by_code
+
+
+def _linked(items: list[Suggestion], kb: Any) -> list[Suggestion]:
+    """Name the KB condition that is the same disease (same name, or same full ICD-10 code)."""
+    if kb is None:
+        return items
+    from dataclasses import replace
+
+    from osler.rare.codes import _norm
+
+    by_name, by_code = _kb_index(kb)
     out = []
     for s in items:
         c = by_name.get(_norm(s.name)) or next(
