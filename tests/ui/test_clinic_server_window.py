@@ -77,6 +77,7 @@ def test_clinic_server_with_fallback_banner(qtbot, window, app_settings, audit_d
         banner = controller.server_banner
         assert result.differential.model.kind != "server"
         assert banner.isVisible() and "not answering" in banner.text.text()
+        assert "not answering" not in controller.panel.warnings.text()  # said once, above
         assert banner.retry.isVisible()
         assert controller.session.presentation.text == typed  # nothing typed is lost
         assert result.differential.findings, "the fallback reasons on the same case"

@@ -506,7 +506,8 @@ class DifferentialController(QObject):
         added = [DiagnosisChoice(a.name, a.icd10, "added")
                  for a in self.session.added_for()]
         self.panel.show_result(result, self.session.decisions_for(), added,
-                               [w for w in extra if w not in result.differential.warnings])
+                               [w for w in extra if w not in result.differential.warnings],
+                               shown_elsewhere=self.server_banner.fallback_text)
         allowed, why = self.session.overrides_allowed()
         self.panel.set_overrides_enabled(allowed, why)
         self.rare.show_panel(result.differential.rare, self.timeline)

@@ -518,8 +518,10 @@ class DifferentialPanel(QWidget):
             b.setStatusTip(self._overrides_why if not on else "")
 
     def show_result(self, result: DdxResult, decisions: dict[str, str],
-                    added: list[DiagnosisChoice], extra_warnings: list[str] = ()) -> None:
-        """Show a computed differential (keeps the selected diagnosis by name)."""
+                    added: list[DiagnosisChoice], extra_warnings: list[str] = (),
+                    shown_elsewhere: str = "") -> None:
+        """Show a computed differential (keeps the selected diagnosis by name);
+        SHOWN_ELSEWHERE is a warning a banner above already says (not repeated here)."""
         keep = self.selected_diagnosis()
         before = [dx.name for dx in self._order]
         self.result = result
@@ -553,7 +555,8 @@ class DifferentialPanel(QWidget):
                              if diff.unlisted >= 0.001 else "")
                           + f" · {result.seconds * 1000:.0f} ms")
         self._show_adequacy(diff)
-        warnings = list(diff.warnings) + list(extra_warnings)
+        warnings = [w for w in [*diff.warnings, *extra_warnings]
+                    if not shown_elsewhere or w != shown_elsewhere]
         self.warnings.setText("⚠ " + "\n⚠ ".join(warnings) if warnings else "")
         self.warnings.setVisible(bool(warnings))
         self.disclaimer.setText(diff.disclaimer)
