@@ -211,7 +211,7 @@ def main() -> int:
     multi = tmp / "three-patients.json"
     multi.write_text(json.dumps({"resourceType": "Bundle", "type": "collection",
                                  "entry": entries}), encoding="utf-8")
-    chooser = PatientChooser(str(multi.name), import_path(multi).timelines, window)
+    chooser = PatientChooser(str(multi.name), import_path(multi).roster, window)
     chooser.show()
     shoot(chooser, "patient-chooser.png")
     chooser.close()

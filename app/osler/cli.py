@@ -42,7 +42,7 @@ def _parse_at(text: str | None):
 def cmd_import(args: argparse.Namespace) -> int:
     from osler.fhir import import_path
 
-    result = import_path(args.path)
+    result = import_path(args.path, patient=args.patient)
     doc = result.summary(args.patient)
     if args.json:
         _print_json(doc)
@@ -66,7 +66,7 @@ def cmd_timeline(args: argparse.Namespace) -> int:
     from osler.fhir import import_path
     from osler.fhir.importer import event_json
 
-    result = import_path(args.path)
+    result = import_path(args.path, patient=args.patient)
     timeline = result.timeline(args.patient).until(_parse_at(args.at))
     events = list(timeline)
     if args.kind:
@@ -96,7 +96,8 @@ def _load_record(args: argparse.Namespace):
         return None
     from osler.fhir import import_path
 
-    return import_path(args.path).timeline(getattr(args, "patient", None))
+    patient = getattr(args, "patient", None)
+    return import_path(args.path, patient=patient).timeline(patient)
 
 
 def _session_differential(service, timeline, at, text, age, sex, top, rationale=False):

@@ -23,9 +23,9 @@ def test_demo_record_opens_through_the_worker(qtbot, window, monkeypatch):
     threads = []
     real_import = worker.import_path
 
-    def recording_import(path, cancel):
+    def recording_import(path, cancel, *rest):
         threads.append(threading.get_ident())
-        return real_import(path, cancel)
+        return real_import(path, cancel, *rest)
 
     monkeypatch.setattr(worker, "import_path", recording_import)
     timeline = open_and_wait(qtbot, window, demo_case())
@@ -201,6 +201,26 @@ def test_multi_patient_input_asks_which_patient(qtbot, window, tmp_path, monkeyp
     assert timeline.patient.name == "Bert Second" and len(timeline) == 2
 
 
+def test_choosing_another_patient_of_a_large_input_reads_it_again(qtbot, window, tmp_path,
+                                                                   monkeypatch):
+    # A large input keeps only its first patient's events; choosing the second opens the
+    # file again for that patient alone (0 MB: every input counts as large here).
+    monkeypatch.setenv("OSLER_ALL_PATIENTS_MB", "0")
+    path = tmp_path / "two.json"
+    path.write_text(json.dumps(two_patient_bundle()), encoding="utf-8")
+    offered = []
+
+    def choose(self, loaded):
+        offered.append([(e.patient.name, e.resources, e.events) for e in loaded.result.roster])
+        return loaded.result.roster[1].patient.id
+
+    monkeypatch.setattr(MainWindow, "choose_patient", choose)
+    timeline = open_and_wait(qtbot, window, path)
+    assert offered == [[("Alma First", 1, 1), ("Bert Second", 2, None)]]  # asked once
+    assert timeline.patient.name == "Bert Second" and len(timeline) == 2
+    assert window.current is timeline and "Bert Second" in window.patient_label.text()
+
+
 def test_declining_the_patient_choice_keeps_the_previous_record(qtbot, demo_window, tmp_path,
                                                                monkeypatch):
     path = tmp_path / "two.json"
@@ -217,8 +237,9 @@ def test_patient_chooser_dialog_lists_filters_and_returns_the_choice(qtbot, tmp_
 
     path = tmp_path / "two.json"
     path.write_text(json.dumps(two_patient_bundle()), encoding="utf-8")
-    timelines = import_path(path).timelines
-    dialog = PatientChooser(str(path), timelines)
+    result = import_path(path)
+    timelines = result.timelines
+    dialog = PatientChooser(str(path), result.roster)
     qtbot.addWidget(dialog)
     names = {dialog.list.topLevelItem(i).text(0) for i in range(dialog.list.topLevelItemCount())}
     assert names == {"Alma First", "Bert Second"}
@@ -371,12 +392,12 @@ def test_a_superseded_import_that_stops_late_stays_quiet(qtbot, window, tmp_path
     started, release = threading.Event(), threading.Event()
     real = mw.load_record
 
-    def slow_first(path, token):
+    def slow_first(path, token, patient_id=None):
         if path.name == "big.json":
             started.set()
             release.wait(10)  # ignores the cancel until the newer import is done
             token.check()
-        return real(path, token)
+        return real(path, token, patient_id)
 
     big = tmp_path / "big.json"
     big.write_text(demo_case().read_text())

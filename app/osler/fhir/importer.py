@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,33 +20,65 @@ from osler.fhir.resource_types import BILLING_TYPES, PATIENT_FIELD
 from osler.record import Event, Patient, Source, Timeline
 
 MAX_LISTED_WARNINGS = 200
+DEFAULT_ALL_PATIENTS_MB = 64
+
+
+def all_patients_bytes() -> int:
+    """Inputs up to this size load every patient's events (switching patient is then
+    instant); larger ones load only the chosen patient's, so memory follows that patient,
+    not the file (OSLER_ALL_PATIENTS_MB overrides)."""
+    try:
+        mb = float(os.environ.get("OSLER_ALL_PATIENTS_MB", DEFAULT_ALL_PATIENTS_MB))
+    except ValueError:
+        mb = DEFAULT_ALL_PATIENTS_MB
+    return int(max(0.0, mb) * 1024 * 1024)
+
+
+@dataclass(frozen=True, slots=True)
+class RosterEntry:
+    """One patient of the input: demographics and how much of the input is theirs.
+    `events` is None when their events were not loaded (a large input, another patient)."""
+
+    patient: Patient
+    resources: int
+    events: int | None
 
 
 @dataclass(slots=True)
 class ImportResult:
-    """What an import produced: a timeline per patient, issues, and what was left out."""
+    """What an import produced: the loaded patients' timelines, every patient of the input
+    (the roster), issues, and what was left out."""
 
     source: str
     timelines: list[Timeline]
     issues: list[ImportIssue] = field(default_factory=list)
     skipped: Counter[str] = field(default_factory=Counter)
     resources: int = 0
+    roster: list[RosterEntry] = field(default_factory=list)
+    all_loaded: bool = True
 
     def timeline(self, patient_id: str | None = None) -> Timeline:
         """The chosen patient's timeline (the first one when no id is given)."""
-        if not self.timelines:
+        if not self.timelines and not self.roster:
             raise FhirError("no patient data in input (no Patient and no resource with a "
                             "patient subject)", Source(self.source))
-        if patient_id is None:
+        if patient_id is None and self.timelines:
             return self.timelines[0]
         for t in self.timelines:
             if t.patient.id == patient_id:
                 return t
+        if any(e.patient.id == patient_id for e in self.roster):
+            raise FhirError(
+                f"patient {patient_id!r} is in the input but was not loaded (only one "
+                f"patient of a large input is; import again naming it)", Source(self.source))
+        ids = [e.patient.id for e in self.roster] or [t.patient.id for t in self.timelines]
         raise FhirError(
-            f"no patient with id {patient_id!r}; the input has "
-            + ", ".join(t.patient.id for t in self.timelines[:10]),
+            f"no patient with id {patient_id!r}; the input has " + ", ".join(ids[:10]),
             Source(self.source),
         )
+
+    def is_loaded(self, patient_id: str) -> bool:
+        return any(t.patient.id == patient_id for t in self.timelines)
 
     def summary(self, patient_id: str | None = None) -> dict[str, Any]:
         """The `osler import --json` document."""
@@ -60,10 +93,12 @@ class ImportResult:
             "resources": self.resources,
             "skipped": dict(sorted(self.skipped.items())),
         }
-        if len(self.timelines) > 1:
+        if len(self.roster) > 1:
+            # events: null for a patient whose events were not loaded (a large input).
             doc["patients"] = [
-                {"id": t.patient.id, "name": t.patient.name, "events": len(t)}
-                for t in self.timelines
+                {"id": e.patient.id, "name": e.patient.name, "events": e.events,
+                 "resources": e.resources}
+                for e in self.roster
             ]
         return doc
 
@@ -71,25 +106,37 @@ class ImportResult:
 CHECK_EVERY = 256  # resources between cancellation checks
 
 
-def import_path(path: str | Path, cancel: CancelToken = NEVER) -> ImportResult:
+def import_path(path: str | Path, cancel: CancelToken = NEVER, patient: str | None = None,
+                all_patients: bool | None = None) -> ImportResult:
     """Import a Bundle, NDJSON file/folder or single resource; raises FhirError if unusable
     (and osler.cancel.Cancelled, between resources, once CANCEL is set).
 
     Two passes over the input (patients and ids first, then events): NDJSON is streamed
-    from disk on each, so no raw resource is held longer than it takes to map it."""
+    from disk on each, so no raw resource is held longer than it takes to map it. Every
+    patient's events are kept when `all_patients` (default: inputs up to
+    all_patients_bytes()); otherwise only `patient`'s (the first when None): the others are
+    counted in the roster, and a wrong `patient` raises FhirError naming the ids there are."""
     p = Path(path)
+    source = FhirInput(p)
+    if all_patients is None:
+        all_patients = source.size() <= all_patients_bytes()
     issues: list[ImportIssue] = []
-    return _build(display_name(p), FhirInput(p), issues, cancel)
+    result = _build(display_name(p), source, issues, cancel, all_patients, patient)
+    if patient is not None:
+        result.timeline(patient)  # a patient the input lacks is bad input, said now
+    return result
 
 
 def load_timeline(path: str | Path, patient_id: str | None = None) -> Timeline:
     """Import and return one patient's timeline."""
-    return import_path(path).timeline(patient_id)
+    return import_path(path, patient=patient_id).timeline(patient_id)
 
 
 def _build(name: str, source: FhirInput, issues: list[ImportIssue],
-           cancel: CancelToken = NEVER) -> ImportResult:
-    resolver = Resolver()
+           cancel: CancelToken = NEVER, keep_all: bool = True,
+           wanted: str | None = None) -> ImportResult:
+    """Without `keep_all`, only `wanted`'s events are kept (the first patient's if None)."""
+    resolver = Resolver(compact=not keep_all)
     mapper = Mapper(resolver)
     skipped: Counter[str] = Counter()
     patients: dict[str, Patient] = {}
@@ -126,7 +173,9 @@ def _build(name: str, source: FhirInput, issues: list[ImportIssue],
 
     # Pass 2: events, attached to their patient.
     cancel.check()
+    resolver.freeze()
     events: dict[str, dict[str, Event]] = {}
+    per_patient: Counter[str] = Counter()
     for n, raw in enumerate(passes(2, last=True)):
         if n % CHECK_EVERY == 0:
             cancel.check()
@@ -148,6 +197,11 @@ def _build(name: str, source: FhirInput, issues: list[ImportIssue],
         if pid is None:
             skipped[rtype] += 1
             continue
+        per_patient[pid] += 1
+        # order[0] is settled once any patient is known: the first Patient resource, else
+        # the first patient a reference names.
+        if not keep_all and pid != (order[0] if wanted is None else wanted):
+            continue
         eid = resource_event_id(rtype, res, raw.full_url)
         try:
             new = mapper.events(res, eid, f)
@@ -164,9 +218,16 @@ def _build(name: str, source: FhirInput, issues: list[ImportIssue],
 
     issues.extend(source.late_issues)
     timelines = []
+    roster = []
+    target = order[0] if wanted is None and order else wanted
     for pid in order:  # each patient's bucket is freed as its timeline is made
-        timelines.append(Timeline(patients[pid], list(events.pop(pid, {}).values())))
-    return ImportResult(name, timelines, issues, skipped, count)
+        if keep_all or pid == target:
+            timelines.append(Timeline(patients[pid], list(events.pop(pid, {}).values())))
+            roster.append(RosterEntry(patients[pid], per_patient[pid], len(timelines[-1])))
+        else:
+            roster.append(RosterEntry(patients[pid], per_patient[pid], None))
+    return ImportResult(name, timelines, issues, skipped, count, roster,
+                        all_loaded=keep_all or len(order) <= 1)
 
 
 def _patient_for(

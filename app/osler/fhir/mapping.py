@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from array import array
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -86,22 +87,43 @@ ACTIVE_CLINICAL = {"active", "recurrence", "relapse"}
 
 
 class Resolver:
-    """Resolves references inside one import: encounters, medications, contained."""
+    """Resolves references inside one import: encounters, medications, contained.
 
-    def __init__(self) -> None:
+    `compact=True` (imports too large to hold every patient) keeps an id that is its own
+    event id ("Encounter/123", every id in NDJSON) as a 64-bit hash in one sorted array,
+    8 bytes each instead of about 130 in a dict, so a million-resource file's references
+    stay resolvable in a few MB. A false match needs two of the file's ids to share a
+    64-bit hash (about 1 in 10^7 for a million ids); it could only link an event to an
+    encounter id that is not in the file."""
+
+    def __init__(self, compact: bool = False) -> None:
         self.event_ids: dict[str, str] = {}
         self.medications: dict[str, str] = {}
+        self._hashes: array[int] | None = array("q") if compact else None
+        self._sorted: Any = None  # numpy array once frozen
 
     def add(self, rtype: str, rid: str | None, full_url: str | None, event_id: str) -> None:
         if rid:
             key = f"{rtype}/{rid}"
-            # Usually key == event_id: hold one string, not two (a million-resource import).
-            self.event_ids[key] = key if key == event_id else event_id
+            if key != event_id:
+                self.event_ids[key] = event_id
+            elif self._hashes is not None:
+                self._hashes.append(hash(key))
+            else:  # one string, not two (a million-resource import)
+                self.event_ids[key] = key
         if full_url:
             self.event_ids[full_url] = event_id
             if "/" in full_url and not full_url.startswith("urn:"):
                 tail = "/".join(full_url.rstrip("/").split("/")[-2:])
                 self.event_ids.setdefault(tail, event_id)
+
+    def freeze(self) -> None:
+        """All ids are in (end of the first pass): sort the compact hashes for lookup."""
+        if self._hashes is not None and self._sorted is None:
+            import numpy as np
+
+            self._sorted = np.sort(np.frombuffer(self._hashes, dtype=np.int64))
+            self._hashes = None
 
     def add_medication(self, res: dict[str, Any], full_url: str | None, f: Fields) -> None:
         concept = f.concept(res, "code", "code")
@@ -116,9 +138,18 @@ class Resolver:
     def event_id(self, ref: str | None) -> str | None:
         if not ref:
             return None
-        return self.event_ids.get(ref) or self.event_ids.get(
-            "/".join(ref.rstrip("/").split("/")[-2:])
-        )
+        tail = "/".join(ref.rstrip("/").split("/")[-2:])
+        return (self.event_ids.get(ref) or self.event_ids.get(tail)
+                or self._hashed(ref) or self._hashed(tail))
+
+    def _hashed(self, key: str) -> str | None:
+        if self._hashes is not None:
+            self.freeze()
+        if self._sorted is None or not self._sorted.size:
+            return None
+        h = hash(key)
+        i = int(self._sorted.searchsorted(h))
+        return key if i < self._sorted.size and int(self._sorted[i]) == h else None
 
 
 def resource_event_id(rtype: str, res: dict[str, Any], full_url: str | None) -> str:

@@ -286,6 +286,10 @@ class FhirInput:
         # short): its issue, which the caller's scratch list for that pass would lose.
         self.late_issues: list[ImportIssue] = []
 
+    def size(self) -> int:
+        """Bytes of input (every file read)."""
+        return sum(f.stat().st_size for f in self.files)
+
     def resources(self, issues: list[ImportIssue], last: bool = True) -> Iterator[RawResource]:
         """Yield every resource, flattening Bundles; issues of reading go to `issues` (give
         a scratch list on later passes: the same issues would be found again)."""

@@ -153,10 +153,10 @@ def load_timeline(meta: CaseMeta) -> Timeline:
     """The case's record (FhirError when the bundle cannot be read)."""
     from osler.fhir import import_path
 
-    result = import_path(meta.bundle)
-    if meta.patient is None and len(result.timelines) > 1:
+    result = import_path(meta.bundle, patient=meta.patient)
+    if meta.patient is None and len(result.roster) > 1:
         raise TeachingError("the bundle holds several patients; name one in 'patient' ("
-                            + ", ".join(t.patient.id for t in result.timelines[:5]) + ")",
+                            + ", ".join(e.patient.id for e in result.roster[:5]) + ")",
                             str(meta.sidecar or meta.bundle), "patient")
     return result.timeline(meta.patient)
 

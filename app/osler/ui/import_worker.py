@@ -25,10 +25,12 @@ class LoadedRecord:
     seconds: float = 0.0
 
 
-def load_record(path: Path, cancel: CancelToken = NEVER) -> LoadedRecord:
-    """Import and lay out a record (callable without Qt threads)."""
+def load_record(path: Path, cancel: CancelToken = NEVER,
+                patient_id: str | None = None) -> LoadedRecord:
+    """Import and lay out a record (callable without Qt threads); of a large input only
+    `patient_id`'s events (the first patient's if None) are loaded."""
     started = time.perf_counter()
-    result = import_path(path, cancel)
+    result = import_path(path, cancel, patient_id)
     layouts = {}
     for t in result.timelines:
         cancel.check()

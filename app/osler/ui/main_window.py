@@ -420,7 +420,7 @@ class MainWindow(QMainWindow):
         self._import_generation += 1
         generation = self._import_generation
         self.import_job = self.tasks.run(
-            lambda token: load_record(path, token), self._import_finished,
+            lambda token: load_record(path, token, patient_id), self._import_finished,
             self._import_error, lambda: self._import_cancelled(generation), key="import")
         return self.import_job
 
@@ -441,17 +441,23 @@ class MainWindow(QMainWindow):
         self.import_job = None
         self._hide_progress()
         result = loaded.result
-        if not result.timelines:
+        if not result.roster:
             self._import_failed_message(
                 f"{loaded.path}: no patient data (no Patient and no resource naming a patient "
                 f"among {result.resources} resources)")
             return
         patient_id = self._job_patient
-        if patient_id is None and len(result.timelines) > 1:
+        if patient_id is None and len(result.roster) > 1:
             patient_id = self.choose_patient(loaded)
             if patient_id is None:
                 self.statusBar().showMessage("Opening cancelled: no patient chosen", 5000)
                 self.importCancelled.emit()
+                return
+            if (patient_id not in loaded.layouts
+                    and any(e.patient.id == patient_id for e in result.roster)):
+                # A large input kept only its first patient's events: read it again for
+                # the chosen one (streamed; the record on screen stays until then).
+                self.open_path(loaded.path, patient_id, self._job_now)
                 return
         if patient_id is not None and patient_id not in loaded.layouts:
             self._import_failed_message(f"{loaded.path}: no patient with id {patient_id!r}")
@@ -496,7 +502,7 @@ class MainWindow(QMainWindow):
 
     def choose_patient(self, loaded: LoadedRecord) -> str | None:
         """Ask which patient to open when the input holds several."""
-        dialog = PatientChooser(str(loaded.path), loaded.result.timelines, self)
+        dialog = PatientChooser(str(loaded.path), loaded.result.roster, self)
         if dialog.exec() != PatientChooser.DialogCode.Accepted:
             return None
         return dialog.chosen()

@@ -17,19 +17,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from osler.record import Timeline
+from osler.fhir.importer import RosterEntry
 
 
 class PatientChooser(QDialog):
-    """Lists the patients of an import (name, sex, birth date, events); returns one id."""
+    """Lists the patients of an import (name, sex, birth date, resources); returns one id.
 
-    def __init__(self, source: str, timelines: list[Timeline], parent: QWidget | None = None):
+    Resources, not events: in a large input only the opened patient's events are made."""
+
+    def __init__(self, source: str, roster: list[RosterEntry], parent: QWidget | None = None):
         super().__init__(parent)
         self.setWindowTitle("Choose a patient")
         self.setAccessibleName("Choose a patient")
         self.setMinimumSize(560, 360)
         layout = QVBoxLayout(self)
-        intro = QLabel(f"{len(timelines)} patients in {source}. Choose the one to open:")
+        intro = QLabel(f"{len(roster)} patients in {source}. Choose the one to open:")
         intro.setWordWrap(True)
         layout.addWidget(intro)
         self.filter = QLineEdit()
@@ -42,18 +44,18 @@ class PatientChooser(QDialog):
         self.list.setAccessibleName("Patients")
         self.list.setRootIsDecorated(False)
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.list.setHeaderLabels(["Name", "Sex", "Born", "Events", "Id"])
+        self.list.setHeaderLabels(["Name", "Sex", "Born", "Resources", "Id"])
         self.list.setSortingEnabled(True)
         today = date.today()
-        for t in timelines:
-            p = t.patient
+        for entry in roster:
+            p = entry.patient
             born = p.birth_date.isoformat() if p.birth_date else "?"
             age = p.age_at(today)
             item = QTreeWidgetItem([
                 (p.name or "(no name)") + (" — placeholder" if p.placeholder else ""),
                 p.gender or "?",
                 born + (f" (age {age})" if age is not None and not p.deceased else ""),
-                f"{len(t):>7,}",
+                f"{entry.resources:>7,}",
                 p.id,
             ])
             item.setData(0, Qt.ItemDataRole.UserRole, p.id)
