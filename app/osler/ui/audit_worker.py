@@ -96,6 +96,22 @@ class AuditWorker(QObject):
         """Open (or create) the store now, e.g. to set up the passphrase at first run."""
         self._run("open", None, lambda: self._store(create))
 
+    @Slot()
+    def probe(self) -> None:
+        """At start: open an existing store if its key needs no question (OS keyring or
+        OSLER_PASSPHRASE), so that a read-only store (damaged WAL, witness disagrees) is
+        known before the first override. Silent when it cannot: the first real use asks
+        and reports as before."""
+        if self.store is not None or not self._exists():
+            return
+        try:
+            self.store = AuditStore.open(self.path, self.provider_factory(lambda *_: None),
+                                         create=False)
+        except Exception:  # reported by the first real use instead
+            self.store = None
+            return
+        self.opened.emit(self.store.info())
+
     @Slot(object, object)
     def append(self, record: OverrideRecord, tag: Any = None) -> None:
         """Record one override; `appended` comes only after it is committed and fsync'd."""

@@ -17,7 +17,7 @@ from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QInputDialog, QMainWindow, QMenu, QMessageBox
+from PySide6.QtWidgets import QInputDialog, QMainWindow, QMenu, QMessageBox, QToolButton
 
 from osler.audit import AuditError, AuditInputError
 from osler.knowledge import KnowledgeBase
@@ -103,6 +103,7 @@ class DifferentialController(QObject):
     _probe = Signal()
     _shutdown_model = Signal()
     _audit_open = Signal(object)
+    _audit_probe = Signal()
     _audit_append = Signal(object, object)
     _audit_read = Signal(object, object)
     _audit_verify = Signal(object)
@@ -145,6 +146,15 @@ class DifferentialController(QObject):
         self.panel.splitter.setCollapsible(self.panel.splitter.indexOf(self.rare), False)
         # The tabs' own minimum (the what-if page's) would leave an open panel no room.
         self.panel.tabs.setMinimumHeight(80)
+        self.audit_read_only = QToolButton()
+        self.audit_read_only.setText("⚠ Audit trail read-only")
+        self.audit_read_only.setAccessibleName("Audit trail is read-only")
+        self.audit_read_only.setAutoRaise(True)
+        self.audit_read_only.setStyleSheet("color: #b00020; font-weight: bold;")
+        self.audit_read_only.clicked.connect(self._show_read_only)
+        self.audit_read_only.hide()
+        self._read_only_reason = ""
+        window.statusBar().addPermanentWidget(self.audit_read_only)
         self.server_banner = ServerBanner()
         lay = self.panel.layout()
         lay.insertWidget(lay.indexOf(self.panel.splitter), self.server_banner)
@@ -220,6 +230,7 @@ class DifferentialController(QObject):
         self._audit_export.connect(self.audit.export, q)
         self._audit_close.connect(self.audit.shutdown, q)
         self.audit.passphraseNeeded.connect(self._passphrase_needed, q)
+        self.audit.opened.connect(self._audit_opened, q)
         self.audit.opened.connect(self.auditOpened, q)
         self.audit.appended.connect(self._appended, q)
         self.audit.entriesRead.connect(self.auditEntries, q)
@@ -229,6 +240,8 @@ class DifferentialController(QObject):
         self.audit.anchored.connect(self.auditAnchored, q)
         self.audit.exported.connect(self.auditExported, q)
         self.audit_thread.start()
+        self._audit_probe.connect(self.audit.probe, q)
+        self._audit_probe.emit()
 
     def shutdown(self) -> None:
         """Stop both threads (cancelling a model load, unblocking a passphrase question)."""
@@ -635,6 +648,22 @@ class DifferentialController(QObject):
             f"Recorded in the audit trail (#{entry.seq}: {entry.action}"
             + (f" {name}" if name else "") + ")", 6000)
         self.auditAppended.emit(entry)
+
+    def _audit_opened(self, info: dict[str, Any]) -> None:
+        """A read-only store (damaged WAL, witness disagrees) stays visible in the status
+        bar from the moment it is known, not only when an override fails."""
+        reason = info.get("read_only")
+        button = self.audit_read_only
+        button.setVisible(bool(reason))
+        button.setToolTip(f"Overrides cannot be recorded: {reason}" if reason else "")
+        self._read_only_reason = reason or ""
+
+    def _show_read_only(self) -> None:
+        QMessageBox.warning(
+            self.window, "Audit trail is read-only",
+            "Overrides cannot be recorded in the audit trail until this is resolved:\n\n"
+            f"{self._read_only_reason}\n\nThe differential still works. See docs/audit.md, "
+            "'For the clinic's IT' (a damaged WAL; reset-witness).")
 
     def _audit_failed(self, operation: str, message: str, tag: Any) -> None:
         if operation == "append":
