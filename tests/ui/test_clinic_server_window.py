@@ -79,6 +79,10 @@ def test_clinic_server_with_fallback_banner(qtbot, window, app_settings, audit_d
         assert banner.isVisible() and "not answering" in banner.text.text()
         assert "not answering" not in controller.panel.warnings.text()  # said once, above
         assert banner.retry.isVisible()
+        # the header names the model that made this differential, not the silent server
+        header = controller.panel.model_button.text()
+        assert "(fallback)" in header and result.differential.model.id in header
+        assert server.url in controller.panel.model_button.toolTip()
         assert controller.session.presentation.text == typed  # nothing typed is lost
         assert result.differential.findings, "the fallback reasons on the same case"
 
@@ -90,6 +94,7 @@ def test_clinic_server_with_fallback_banner(qtbot, window, app_settings, audit_d
             banner.retry, Qt.MouseButton.LeftButton))
         assert result.differential.model.kind == "server"
         assert not banner.isVisible()
+        assert "(fallback)" not in controller.panel.model_button.text()
         assert any("now serves" in w for w in result.differential.warnings)
         assert "model changed" in controller.panel.notice.text()
         assert controller.loaded_model.info.quantization == "Q8_0"

@@ -154,6 +154,7 @@ class DifferentialController(QObject):
         self.audit_read_only.clicked.connect(self._show_read_only)
         self.audit_read_only.hide()
         self._read_only_reason = ""
+        self._header_fallback = False  # the model header names the fallback model
         window.statusBar().addPermanentWidget(self.audit_read_only)
         self.server_banner = ServerBanner()
         lay = self.panel.layout()
@@ -515,6 +516,13 @@ class DifferentialController(QObject):
             return  # a newer request is on its way
         self.server_banner.set_busy(False)
         self._server_model_changed(result.differential.model)
+        used, loaded = result.differential.model, self.loaded_model
+        if loaded is not None and loaded.info.kind == "server" and used.kind != "server":
+            self.panel.show_fallback_model(used, loaded.info.path)
+            self._header_fallback = True
+        elif loaded is not None and self._header_fallback:
+            self.panel.set_model(loaded)
+            self._header_fallback = False
         extra = list(self.loaded_model.warnings) if self.loaded_model else []
         added = [DiagnosisChoice(a.name, a.icd10, "added")
                  for a in self.session.added_for()]

@@ -483,6 +483,15 @@ class DifferentialPanel(QWidget):
         if not loaded.is_llm:
             self.rationale.clear()
 
+    def show_fallback_model(self, used: Any, server: str) -> None:
+        """While the clinic server is not answering, the header names the model that made
+        the differential on screen (the shipped one), not the server."""
+        self.model_button.setText(f"{used.id} {used.version} · {used.device} (fallback)")
+        self.model_button.setToolTip(
+            f"The clinic server {server} is not answering: the differential shown comes from "
+            f"the {used.kind} model {used.id} {used.version} on {used.device}.\n"
+            "Click to open the model manager.")
+
     def show_result_cleared(self, text: str) -> None:
         """Nothing to reason on (no record, no text): an empty list and what to do."""
         self.set_record(None)
