@@ -9,6 +9,9 @@ and HTTP requests per second, and beside them the shipped model on this CPU in t
 
     python -m bench.server_bench                       # starts a llama-cpp-python server
                                                        # with a tiny random GGUF (CPU)
+    python -m bench.server_bench --local llama-server  # llama.cpp's llama-server instead
+                                 [--vocab 32000]       # the tiny model padded to a real
+                                                       # vocabulary size
     OSLER_SERVER_KEY=... python -m bench.server_bench --server https://gpu.clinic.lan:8443
 
 The default server is a test-sized random model: its numbers measure Osler's client and the
@@ -95,15 +98,28 @@ def run_clients(make_service, n: int, per_client: int, rationale: bool) -> dict[
             "http_requests_per_s": round((sent - sum(sent0)) / wall, 1) if wall else None}
 
 
-def start_local_server(folder: Path):
-    """A llama-cpp-python server with the tests' tiny random Llama (GGUF), on loopback."""
+def start_local_server(folder: Path, kind: str = "llama-cpp-python", vocab: int | None = None):
+    """The tests' tiny random Llama (GGUF) behind llama-cpp-python's server or llama.cpp's
+    llama-server (4 slots), on loopback."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from tests.clinic_server import LlamaServer, build_models, server_unavailable
+    from tests.clinic_server import (
+        CppLlamaServer,
+        LlamaServer,
+        build_models,
+        llama_server_binary,
+        server_unavailable,
+    )
 
     why = server_unavailable()
     if why:
         raise SystemExit(f"server_bench: {why}")
-    models = build_models(folder)
+    models = build_models(folder, vocab=vocab)
+    if kind == "llama-server":
+        binary = llama_server_binary()
+        if binary is None:
+            raise SystemExit("server_bench: no llama-server binary (.ci/run builds one; or "
+                             "set OSLER_LLAMA_SERVER)")
+        return CppLlamaServer(models.gguf, log=folder / "server.log", binary=binary).start()
     return LlamaServer(models.gguf, log=folder / "server.log").start()
 
 
@@ -120,6 +136,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="requests in flight per client (default 4)")
     parser.add_argument("--rationale", action="store_true",
                         help="also write the cited rationale in each differential")
+    parser.add_argument("--local", choices=("llama-cpp-python", "llama-server"),
+                        default="llama-cpp-python",
+                        help="which server to start when --server is not given")
+    parser.add_argument("--vocab", type=int,
+                        help="pad the local test model's vocabulary to this size")
+    parser.add_argument("--no-shipped", action="store_true",
+                        help="skip the shipped-model baseline runs")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     args = parser.parse_args(argv)
     counts = [int(c) for c in args.clients.split(",") if c.strip()]
@@ -136,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.server:
         url, key = args.server, os.environ.get("OSLER_SERVER_KEY")
     else:
-        server = start_local_server(Path(tmp.name))
+        server = start_local_server(Path(tmp.name), args.local, args.vocab)
         url, key = server.url, server.api_key
     config = ServerConfig.build(url, key, args.ca_bundle, concurrency=args.concurrency)
     from osler.reasoning.kbmatrix import KBMatrix
@@ -163,8 +186,9 @@ def main(argv: list[str] | None = None) -> int:
         for n in counts:
             report["server_runs"].append(run_clients(server_service, n, args.per_client,
                                                      args.rationale))
-            report["shipped_runs"].append(run_clients(shipped_service, n, args.per_client,
-                                                      False))
+            report["shipped_runs"].append(
+                run_clients(shipped_service, n, args.per_client, False) if not args.no_shipped
+                else {"p50_s": None, "p95_s": None, "differentials_per_s": None})
     finally:
         if server is not None:
             server.stop()

@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -197,6 +198,66 @@ class LlamaServer:
             self.proc.wait(10)
 
 
+def llama_server_binary() -> Path | None:
+    """llama.cpp's own `llama-server`: $OSLER_LLAMA_SERVER, else the copy `.ci/run` builds
+    from the same llama.cpp that llama-cpp-python vendors (cached per version), else PATH."""
+    if os.environ.get("OSLER_LLAMA_SERVER"):
+        path = Path(os.environ["OSLER_LLAMA_SERVER"])
+        return path if path.is_file() and os.access(path, os.X_OK) else None
+    try:
+        import llama_cpp
+
+        version = llama_cpp.__version__
+    except Exception:  # no llama-cpp-python: look on PATH only
+        version = ""
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    built = cache / "osler-ci" / f"llama-server-{version}" / "llama-server"
+    if version and built.is_file():
+        return built
+    found = shutil.which("llama-server")
+    return Path(found) if found else None
+
+
+def require_llama_server() -> Path:
+    require_server()  # gguf, to write the model
+    binary = llama_server_binary()
+    if binary is None:
+        pytest.skip("llama.cpp's llama-server binary not found (.ci/run builds it; or set "
+                    "OSLER_LLAMA_SERVER)")
+    return binary
+
+
+@dataclass
+class CppLlamaServer(LlamaServer):
+    """One llama.cpp `llama-server` process on 127.0.0.1 (4 slots, API key)."""
+
+    binary: Path | None = None
+    slots: int = 4
+
+    def start(self, ca_file: Path | None = None) -> CppLlamaServer:
+        binary = self.binary or require_llama_server()
+        cmd = [str(binary), "-m", str(self.model), "--host", "127.0.0.1",
+               "--port", str(self.port), "--api-key", self.api_key, "-np", str(self.slots),
+               "-c", str(2048 * self.slots), "-t", "1", "--no-webui", *self.extra]
+        log = open(self.log, "ab") if self.log else subprocess.DEVNULL  # noqa: SIM115
+        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + SERVER_START_SECONDS
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                tail = self.log.read_text(errors="replace")[-2000:] if self.log else ""
+                raise RuntimeError(f"llama-server exited with {self.proc.returncode}: {tail}")
+            req = urllib.request.Request(f"{self.url}/v1/models",
+                                         headers={"Authorization": f"Bearer {self.api_key}"})
+            try:
+                with urllib.request.urlopen(req, timeout=2) as resp:
+                    if resp.status == 200:
+                        return self
+            except (urllib.error.URLError, OSError):
+                time.sleep(0.3)
+        self.stop()
+        raise RuntimeError(f"llama-server did not answer within {SERVER_START_SECONDS} s")
+
+
 @dataclass(frozen=True)
 class TinyModels:
     hf_dir: Path  # the HF folder (tokenizer adds <s>): the in-process engine's model
@@ -221,5 +282,15 @@ def clinic_server(tiny_models, tmp_path_factory):
     """A real llama-cpp-python server with an API key, started once per test session."""
     log = tmp_path_factory.mktemp("clinic-server") / "server.log"
     server = LlamaServer(tiny_models.gguf, log=log).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def cpp_server(tiny_models, tmp_path_factory):
+    """A real llama.cpp llama-server with an API key, started once per test session."""
+    binary = require_llama_server()
+    log = tmp_path_factory.mktemp("llama-server") / "server.log"
+    server = CppLlamaServer(tiny_models.gguf, log=log, binary=binary).start()
     yield server
     server.stop()

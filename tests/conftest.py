@@ -17,7 +17,7 @@ SHARED = Path(os.environ.get("OSLER_SHARED_DATA", REPO.parent / "shared" / "data
 
 # A real llama.cpp server (llama-cpp-python) on a loopback port, started once per session
 # by the tests that ask for it (clinic-server engine, window, offline guarantee, self-check).
-from tests.clinic_server import clinic_server, tiny_models  # noqa: E402,F401
+from tests.clinic_server import clinic_server, cpp_server, tiny_models  # noqa: E402,F401
 
 
 def shared(*parts: str) -> Path:

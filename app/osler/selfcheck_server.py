@@ -49,7 +49,7 @@ def check_server(config: Any, kb: Any = None) -> list[Check]:
     with guard.active():
         try:
             from osler.reasoning.server.client import ServerClient
-            from osler.reasoning.server.identity import identify
+            from osler.reasoning.server.identity import identify, scoring_words
 
             client = ServerClient(config)
             t0 = time.perf_counter()
@@ -64,8 +64,8 @@ def check_server(config: Any, kb: Any = None) -> list[Check]:
         info = ident.model_info().to_json()
         checks.append(Check(
             "Clinic server", OK,
-            f"{ident.software} at {ident.origin} serves {ident.describe()}; prompt "
-            f"log-probabilities by {ident.mode}; weights hash "
+            f"{ident.software} at {ident.origin} serves {ident.describe()}; "
+            f"{scoring_words(ident.mode)}; weights hash "
             f"{ident.weights_sha256[:16] + '…' if ident.weights_sha256 else 'not reported'}; "
             f"identity checked in {seconds:.2f} s",
             {**info, "served": list(ident.served)}))

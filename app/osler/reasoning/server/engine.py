@@ -1,12 +1,13 @@
 """ServerEngine: the language-model engine with the model on a clinic server.
 
 Everything but the arithmetic is llm/rerank.py, shared with the in-process engine: the same
-candidates, prompts, probabilities and rationale. Scoring uses the server's own prompt
-log-probabilities: log P(' {candidate}.' | prompt) = logP(prompt + continuation) -
-logP(prompt), each the sum of the prompt tokens' log-probabilities in one request, so the
-numbers do not depend on where the server's tokenizer puts token boundaries. The requests of
-one differential (every leave-one-out run × every candidate) go out concurrently from a
-small pool of this engine's own threads and connections.
+candidates, prompts, probabilities and rationale. Scoring uses the server's own
+log-probabilities of log P(' {candidate}.' | prompt): with prompt log-probabilities (echo,
+vLLM's prompt_logprobs) as logP(prompt + continuation) - logP(prompt), each the sum of the
+prompt tokens' log-probabilities in one request; with llama-server (FORCED) directly, from
+the continuation generated under a grammar that allows only it. The requests of one
+differential (every leave-one-out run × every candidate) go out concurrently from a small
+pool of this engine's own threads and connections.
 """
 
 from __future__ import annotations
@@ -39,8 +40,11 @@ from osler.reasoning.server.errors import (
 )
 from osler.reasoning.server.identity import (
     ECHO,
+    FORCED,
+    FORCED_TEXT,
     ServerIdentity,
     drops_bos,
+    forced_logprobs,
     identify,
     prompt_logprobs,
     sampling_extras,
@@ -51,7 +55,8 @@ Progress = Callable[[str, float], None]
 
 
 class ServerEngine(Reranker):
-    """Engine protocol over a clinic server (llama-cpp-python's server or vLLM)."""
+    """Engine protocol over a clinic server (llama-cpp-python's server, llama.cpp's
+    llama-server or vLLM)."""
 
     def __init__(self, config: ServerConfig, m: KBMatrix, kb: KnowledgeBase,
                  base: Engine | None = None, propose: bool = True,
@@ -78,7 +83,9 @@ class ServerEngine(Reranker):
         self._extra = sampling_extras(self.identity.software)
         self._pool = cf.ThreadPoolExecutor(config.concurrency,
                                            thread_name_prefix="osler-server")
-        self._totals: dict[str, float] = {}
+        self._totals: dict[Any, float] = {}
+        self._folded: set[str] = set()  # names llama-server scored in ASCII spelling
+        self._tokens: dict[str, list[int]] = {}  # llama-server: each prompt's tokens
         self._totals_lock = threading.Lock()
         report("ready", 1.0)
 
@@ -107,6 +114,8 @@ class ServerEngine(Reranker):
                 at: datetime | None) -> None:
         self.client.reset()
         self._totals = {}
+        self._folded = set()
+        self._tokens = {}
         self.warnings = [w for w in self.warnings if w not in self._notices]
         self._notices = []
         change = self.check_identity()
@@ -120,18 +129,41 @@ class ServerEngine(Reranker):
         """Plain text (no chat template: the server applies none to /v1/completions)."""
         return question(context, None)
 
-    def _total(self, text: str) -> float:
+    def _total(self, key: str | tuple[str, str]) -> float:
+        """A text's total prompt log-probability, or (FORCED) a (prompt, continuation)
+        pair's log P(continuation | prompt); each asked once per differential."""
         with self._totals_lock:
-            if text in self._totals:
-                return self._totals[text]
+            if key in self._totals:
+                return self._totals[key]
         ident = self.identity
-        value = prompt_logprobs(self.client, ident.model, text, ident.mode, self._extra,
-                                ident.mode == ECHO and drops_bos(ident.software)).total
+        if isinstance(key, tuple):
+            probe = forced_logprobs(self.client, ident.model, key[0], key[1], self._extra,
+                                    by_tokens=ident.mode == FORCED, cache=self._tokens)
+            value = probe.total
+            if "".join(probe.tokens) != key[1]:  # scored in its ASCII spelling
+                with self._totals_lock:
+                    self._folded.add(key[1].strip(" ."))
+        else:
+            value = prompt_logprobs(self.client, ident.model, key, ident.mode, self._extra,
+                                    ident.mode == ECHO and drops_bos(ident.software)).total
         with self._totals_lock:
-            self._totals[text] = value
+            self._totals[key] = value
         return value
 
     def logliks(self, jobs: list[tuple[str, list[str]]]) -> list[np.ndarray]:
+        if self.identity.mode in (FORCED, FORCED_TEXT):
+            pairs = [(prompt, f" {name}.") for prompt, names in jobs for name in names]
+            scores = self._run_all(list(dict.fromkeys(pairs)))
+            if self._folded:
+                note = ("llama-server scored " + ", ".join(sorted(self._folded)[:5])
+                        + (" and others" if len(self._folded) > 5 else "")
+                        + " in ASCII spelling (it omits the probability of a character "
+                        "written in byte pieces)")
+                if note not in self.warnings:
+                    self.warnings.append(note)
+                    self._notices.append(note)
+            return [np.array([scores[(prompt, f" {name}.")] for name in names])
+                    for prompt, names in jobs]
         texts: list[str] = []
         for prompt, names in jobs:
             texts.append(prompt)
@@ -143,12 +175,12 @@ class ServerEngine(Reranker):
                                  for name in names]))
         return out
 
-    def _run_all(self, texts: list[str]) -> dict[str, float]:
-        """Every text's total log-probability, concurrently; the first failure stops the
-        rest and is raised (a cancel, or the differential's deadline, likewise)."""
+    def _run_all(self, keys: list[Any]) -> dict[Any, float]:
+        """Every key's log-probability (see _total), concurrently; the first failure stops
+        the rest and is raised (a cancel, or the differential's deadline, likewise)."""
         start = time.monotonic()
-        futures = {self._pool.submit(self._total, t): t for t in texts}
-        done: dict[str, float] = {}
+        futures = {self._pool.submit(self._total, k): k for k in keys}
+        done: dict[Any, float] = {}
         pending = set(futures)
         try:
             while pending:
@@ -156,7 +188,8 @@ class ServerEngine(Reranker):
                 if left <= 0:
                     raise ServerTimeout(f"the differential took longer than "
                                         f"{self.config.deadline:g} s", self.client.where,
-                                        "POST /v1/completions")
+                                        "POST /completion" if self.identity.mode in (
+                                            FORCED, FORCED_TEXT) else "POST /v1/completions")
                 finished, pending = cf.wait(pending, timeout=min(left, 0.5),
                                             return_when=cf.FIRST_EXCEPTION)
                 for f in finished:
