@@ -527,6 +527,16 @@ def cmd_audit_reset_witness(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit_recover(args: argparse.Namespace) -> int:
+    with _audit_open(args) as store:
+        done = store.recover()
+    if args.json:
+        _print_json({"path": str(store.path), "recovered": done})
+    else:
+        print(f"{store.path}: {done}")
+    return 0
+
+
 def cmd_audit_reasons(args: argparse.Namespace) -> int:
     from osler.audit import REASONS
 
@@ -546,6 +556,7 @@ AUDIT_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "export": cmd_audit_export,
     "rekey": cmd_audit_rekey,
     "reset-witness": cmd_audit_reset_witness,
+    "recover": cmd_audit_recover,
     "reasons": cmd_audit_reasons,
 }
 
@@ -610,6 +621,10 @@ def _audit_parser(sub) -> None:
     asub.add_parser("reset-witness", parents=[common],
                     help="accept the store as it is (e.g. a backup restored on purpose): "
                          "make a new witness of its head, keeping the old witness file")
+
+    asub.add_parser("recover", parents=[common],
+                    help="after a damaged WAL: make the entries that survive it the live store "
+                         "again (the damaged files stay in the audit.db.damaged-* folder)")
 
     asub.add_parser("reasons", parents=[common], help="list the override reason codes")
 

@@ -219,6 +219,13 @@ def test_verify_names_a_damaged_wal_and_the_store_keeps_it(env, ddx_file, tmp_pa
     doc = json.loads(ok(osler(env, "audit", "log", "--db", db, "--json")).stdout)
     assert doc["store"]["read_only"] and len(doc["entries"]) < 12
     assert wal.read_bytes() == bytes(data), "the damaged WAL was checkpointed or deleted"
+    # recover: the surviving entries become the live store; recording works again
+    survived = len(doc["entries"])
+    out = ok(osler(env, "audit", "recover", "--db", db)).stdout
+    assert f"recovered {survived} entries" in out and "damaged-" in out
+    ok(record(env, ddx_file, "--db", db, "--action", "comment", "--text", "x"))
+    assert f"OK: {survived + 1} entries" in ok(osler(env, "audit", "verify", "--db", db)).stdout
+    bad(osler(env, "audit", "recover", "--db", db), "nothing to recover")
 
 
 def test_a_rolled_back_store_is_caught_without_an_anchor_and_can_be_accepted(env, ddx_file,

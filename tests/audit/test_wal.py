@@ -169,3 +169,60 @@ def test_random_bit_flips_in_the_wal(db_path, tmp_path):
                  and len(damaged_copies(case)) == 1)
     print(f"WAL bit flips detected: {detected} of {n}; WAL kept with a copy aside: {kept}")
     assert detected == n and kept == n
+
+
+def test_recover_makes_the_surviving_entries_the_live_store(db_path, tmp_path):
+    """`osler audit recover`: the transactions before the damage become the live store,
+    appends work again, the damaged files stay as found, and the old witness is kept."""
+    db = backup_while_open(db_path, tmp_path / "copy")
+    wal = db.with_name("audit.db-wal")
+    n = frames(wal)
+    flipped = flip(wal, 32 + (n // 2 - 1) * FRAME + 24 + 1000, 3)
+    with AuditStore.open(db, provider(), create=False) as s:
+        survivors = [e.entry_hash for e in s.entries()]
+        assert s.read_only and 0 < len(survivors) < 12
+        done = s.recover()
+    assert f"recovered {len(survivors)} entries" in done and "damaged-" in done
+    assert not wal.exists()
+    (kept,) = damaged_copies(db.parent)
+    assert (kept / "audit.db-wal").read_bytes() == flipped  # the evidence, as found
+    assert list(db.parent.glob("audit.db-witness.replaced-*"))
+    with AuditStore.open(db, provider(), create=False) as s:
+        assert s.read_only is None and s.verify().ok
+        assert [e.entry_hash for e in s.entries()] == survivors
+        assert s.append(record(99)).seq == len(survivors) + 1
+        assert s.verify().ok
+
+
+def test_recover_is_refused_when_there_is_nothing_to_recover_or_the_store_is_in_use(
+        db_path, tmp_path):
+    import subprocess
+    import sys
+
+    from osler.audit import AuditStoreError
+
+    db = backup_while_open(db_path, tmp_path / "good")
+    with AuditStore.open(db, provider(), create=False) as s, \
+            pytest.raises(AuditStoreError, match="nothing to recover"):
+        s.recover()
+    db = backup_while_open(tmp_path / "b" / "audit.db", tmp_path / "bad")
+    wal = db.with_name("audit.db-wal")
+    before = flip(wal, 32 + (frames(wal) // 2 - 1) * FRAME + 24 + 1000, 3)
+    shm = db.with_name("audit.db-shm")
+    shm.write_bytes(b"\0" * 32768)
+    # Another process holding SQLite's shared "DMS" lock on the -shm: the store is open.
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import fcntl, os, sys, time\n"
+        f"fd = os.open({str(shm)!r}, os.O_RDWR)\n"
+        "fcntl.lockf(fd, fcntl.LOCK_SH, 1, 128)\n"
+        "print('held', flush=True)\n"
+        "time.sleep(60)\n")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with AuditStore.open(db, provider(), create=False) as s, \
+                pytest.raises(AuditStoreError, match="another program has the store open"):
+            s.recover()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert wal.read_bytes() == before  # nothing replaced

@@ -274,6 +274,24 @@ def _keep_damaged(path: Path, wal: WalReport) -> tuple[Path, bool]:
     return kept, True
 
 
+def _in_use(path: Path) -> bool:
+    """Whether another process has the SQLite store at PATH open: every connection holds a
+    shared lock on byte 128 of the -shm file (SQLite's "DMS" lock) while open (POSIX)."""
+    shm = path.with_name(path.name + "-shm")
+    if os.name == "nt" or not shm.exists():
+        return False
+    import fcntl
+
+    fd = os.open(shm, os.O_RDWR)
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, 128)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # drops the probe's lock
+    return False
+
+
 def _same_file(a: Path, b: Path) -> bool:
     try:
         if a.stat().st_size != b.stat().st_size:
@@ -973,6 +991,71 @@ class AuditStore:
         return (f"the witness now records {report.count} entries (head "
                 f"{report.head_hash[:16]})" + (f"; the old one is kept as {kept}" if kept
                                                 else ""))
+
+    def recover(self) -> str:
+        """After a damaged WAL: make the entries that survive it (every transaction before
+        the first bad frame, what this read-only view shows) the live store again, so that
+        overrides can be recorded.
+
+        The damaged files stay in the `audit.db.damaged-*` folder (they were copied there on
+        opening and are checked to be the live ones, unchanged, before anything is
+        replaced); the witness is then reset to the recovered head, its old file kept.
+        Refused while another process has the store open, when the surviving entries do
+        not verify, or when the WAL is not damaged (`reset-witness` is for a witness that
+        disagrees)."""
+        if self._damage is None or self._file == self.path:
+            raise AuditStoreError(
+                "nothing to recover: the store's WAL is not damaged"
+                + (f" ({self.read_only}; if that is expected, `osler audit reset-witness`)"
+                   if self.read_only else ""), self.path)
+        kept = self._file.parent.parent  # <kept>/read-only-view/<name>
+        report = self._verify(None, None, check_witness=False)
+        chain = [p for p in report.problems if p is not self._damage]
+        if chain:
+            raise AuditIntegrityError(f"not recovered: the entries that survive do not "
+                                      f"verify: {chain[0]}", self.path)
+        live = [f for f in _companions(self.path)[:2] if f.exists()]
+        changed = [f.name for f in live if not _same_file(f, kept / f.name)]
+        if changed:
+            raise AuditStoreError(f"not recovered: {', '.join(changed)} changed since the "
+                                  f"copy in {kept} was made; open the store again first",
+                                  self.path)
+        if _in_use(self.path):
+            raise AuditStoreError("not recovered: another program has the store open; close "
+                                  "every Osler window and try again", self.path)
+        with self._lock:
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the private copy's
+            survived = self._conn.execute("SELECT count FROM head WHERE id = 1").fetchone()[0]
+            self._conn.close()
+            self._conn = None  # type: ignore[assignment]
+        view = self._file
+        tmp = self.path.with_name(f".{self.path.name}.recovered-{_stamp()}")
+        try:
+            shutil.copyfile(view, tmp)
+            fd = os.open(tmp, os.O_RDWR)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, self.path)
+            for f in _companions(self.path)[1:3]:  # the damaged WAL and its index
+                f.unlink(missing_ok=True)
+            _fsync_dir(self.path.parent)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise AuditStoreError(f"not recovered: {exc.strerror or exc} (the damaged files "
+                                  f"are kept in {kept})", self.path) from None
+        finally:
+            shutil.rmtree(view.parent, ignore_errors=True)
+            self._file = self.path
+        store = AuditStore.open(self.path, self._provider, create=False)
+        try:
+            witness = store.reset_witness()
+        finally:
+            store.close()
+        return (f"recovered {survived} entries (those before the WAL's damage); the damaged "
+                f"files stay in {kept}; {witness}")
 
     def _reader(self) -> sqlcipher.Connection:
         """A second connection for long reads (verify), following a rekey made elsewhere."""
