@@ -207,8 +207,9 @@ def main(argv: list[str] | None = None) -> int:
     for s, c in zip(report["server_runs"], report["shipped_runs"]):
         print(f"{s['clients']:>7} | {s['p50_s'] or 0:>9.2f}s {s['p95_s'] or 0:>7.2f}s "
               f"{s['differentials_per_s'] or 0:>7.3f} {s['http_requests_per_s'] or 0:>10.1f} "
-              f"{s['error_count']:>6} | {c['p50_s'] or 0:>10.3f}s {c['p95_s'] or 0:>7.3f}s "
-              f"{c['differentials_per_s'] or 0:>7.2f}")
+              f"{s['error_count']:>6} | "
+              + (f"{c['p50_s']:>10.3f}s {c['p95_s']:>7.3f}s {c['differentials_per_s']:>7.2f}"
+                 if c["p50_s"] is not None else f"{'(not run)':>28}"))
         for e in s["errors"]:
             print(f"          error: {e}")
     return 0
