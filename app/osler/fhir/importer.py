@@ -120,6 +120,7 @@ def import_path(path: str | Path, cancel: CancelToken = NEVER, patient: str | No
     source = FhirInput(p)
     if all_patients is None:
         all_patients = source.size() <= all_patients_bytes()
+    source.stream = not all_patients  # a large Bundle is read an entry at a time
     issues: list[ImportIssue] = []
     result = _build(display_name(p), source, issues, cancel, all_patients, patient)
     if patient is not None:

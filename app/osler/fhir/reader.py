@@ -11,9 +11,10 @@ line unreadable), and every string is valid Unicode (a lone surrogate escape suc
 "\\ud800" becomes U+FFFD, with a warning naming the field).
 
 Memory: NDJSON is streamed a line at a time, on every pass (FhirInput can be read more
-than once). A JSON document must be parsed whole; its peak memory is about
-JSON_MEMORY_RATIO times the file, so one over OSLER_MAX_IMPORT_MB (default
-DEFAULT_MAX_MB), or too big for the memory available now, is refused before it is read.
+than once). A JSON document is parsed whole (peak about JSON_MEMORY_RATIO times the
+file), or, for a large import, a Bundle an entry at a time from its text
+(bundle_stream.py, about 2.5x); one over OSLER_MAX_IMPORT_MB (default DEFAULT_MAX_MB), or
+too big for the memory available now, is refused before it is read.
 """
 
 from __future__ import annotations
@@ -193,6 +194,20 @@ def repair_unicode(doc: Any, source: Source, issues: list[ImportIssue]) -> Any:
     """Replace lone surrogates in every string and key by U+FFFD, one warning per field
     (the first MAX_LISTED_REPAIRS, then a count); returns the repaired document."""
     repaired: list[str] = []
+    doc = repair_paths(doc, None, repaired)
+    for path in repaired[:MAX_LISTED_REPAIRS]:
+        issues.append(ImportIssue(source, path or None,
+                                  "invalid Unicode (lone surrogate) replaced by U+FFFD"))
+    if len(repaired) > MAX_LISTED_REPAIRS:
+        issues.append(ImportIssue(source, None, f"invalid Unicode replaced by U+FFFD in "
+                                                f"{len(repaired) - MAX_LISTED_REPAIRS} more "
+                                                "fields"))
+    return doc
+
+
+def repair_paths(doc: Any, root: _Trail, repaired: list[str]) -> Any:
+    """repair_unicode's work on DOC found at ROOT (a trail): the repaired fields' paths go
+    to REPAIRED; returns the repaired value."""
 
     def fix(s: str, trail: _Trail) -> str:
         if s.isascii() or LONE_SURROGATE.search(s) is None:
@@ -201,10 +216,10 @@ def repair_unicode(doc: Any, source: Source, issues: list[ImportIssue]) -> Any:
         return LONE_SURROGATE.sub("\ufffd", s)
 
     if isinstance(doc, str):
-        return fix(doc, None)
+        return fix(doc, root)
     # Iterative (a document may nest as deep as the parser allows); a field's path is only
     # spelt out when it needs a warning.
-    stack: list[tuple[Any, _Trail]] = [(doc, None)] if isinstance(doc, dict | list) else []
+    stack: list[tuple[Any, _Trail]] = [(doc, root)] if isinstance(doc, dict | list) else []
     while stack:
         node, trail = stack.pop()
         if isinstance(node, list):
@@ -224,13 +239,6 @@ def repair_unicode(doc: Any, source: Source, issues: list[ImportIssue]) -> Any:
                 node[k] = fix(v, (trail, k))
             elif isinstance(v, dict | list):
                 stack.append((v, (trail, k)))
-    for path in repaired[:MAX_LISTED_REPAIRS]:
-        issues.append(ImportIssue(source, path or None,
-                                  "invalid Unicode (lone surrogate) replaced by U+FFFD"))
-    if len(repaired) > MAX_LISTED_REPAIRS:
-        issues.append(ImportIssue(source, None, f"invalid Unicode replaced by U+FFFD in "
-                                                f"{len(repaired) - MAX_LISTED_REPAIRS} more "
-                                                "fields"))
     return doc
 
 
@@ -262,7 +270,8 @@ class FhirInput:
     frees each Bundle entry once it has been handed out; the JSON files of a folder are
     parsed on each pass (one in memory at a time)."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, stream: bool = False):
+        self.stream = stream  # read a lone Bundle an entry at a time (bundle_stream.py)
         if not path.exists():
             raise FhirError("no such file or folder", Source(display_name(path)))
         self.path = path
@@ -279,6 +288,7 @@ class FhirInput:
         else:
             self.files = [path]
         self._docs: dict[Path, Any] = {}  # parsed JSON documents between passes
+        self._texts: dict[Path, str] = {}  # streamed Bundles' text between passes
         self._refused: dict[Path, str] = {}  # folder .json files skipped on the first pass
         self._lines: set[Path] = set()  # .json files that turned out to hold NDJSON
         self._passes = 0
@@ -315,8 +325,19 @@ class FhirInput:
                                            issues, in_folder=False)
             return
         doc = self._docs.pop(path, None)
+        text = None
+        if doc is None and self.stream and not self.folder:
+            from osler.fhir.bundle_stream import STREAM_MEMORY_RATIO, stream_bundle, streamable
+
+            text = self._texts.pop(path, None) or _read_text(path, STREAM_MEMORY_RATIO)
+            if streamable(text):
+                if not last:
+                    self._texts[path] = text
+                yield from stream_bundle(text, Source(display_name(path)), issues)
+                return
+            _check_memory(path, JSON_MEMORY_RATIO)  # parsed whole after all
         if doc is None:
-            text = _read_text(path)
+            text = text if text is not None else _read_text(path)
             doc = _parse_document(text, path, issues)
             if doc is None:  # NDJSON in a .json file: its lines, read again on each pass
                 self._lines.add(path)
@@ -337,8 +358,9 @@ def read_path(path: Path, issues: list[ImportIssue]) -> Iterator[RawResource]:
     yield from FhirInput(path).resources(issues, last=True)
 
 
-def _read_text(path: Path) -> str:
-    """The whole file as text, refused before reading when it cannot fit in memory."""
+def _read_text(path: Path, ratio: float = JSON_MEMORY_RATIO) -> str:
+    """The whole file as text, refused before reading when it cannot fit in memory
+    (parsing needs about RATIO times the file)."""
     name = display_name(path)
     size = path.stat().st_size
     limit = max_bytes()
@@ -351,20 +373,26 @@ def _read_text(path: Path) -> str:
         )
     if size == 0:
         raise FhirError("file is empty", Source(name))
-    need = size * JSON_MEMORY_RATIO
-    free = available_memory()
-    if free is not None and need > free:
-        raise FhirError(
-            f"file is {size / 2**20:.0f} MB; parsing it needs about {need / 2**20:.0f} MB of "
-            f"memory ({JSON_MEMORY_RATIO}x) and only {free / 2**20:.0f} MB is available; "
-            "close other programs or export as NDJSON (streamed)",
-            Source(name),
-        )
+    _check_memory(path, ratio)
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise FhirError(f"cannot read: {exc.strerror}", Source(name)) from exc
     return decode(data, name)
+
+
+def _check_memory(path: Path, ratio: float) -> None:
+    """FhirError when RATIO times the file does not fit in the memory available now."""
+    size = path.stat().st_size
+    need = size * ratio
+    free = available_memory()
+    if free is not None and need > free:
+        raise FhirError(
+            f"file is {size / 2**20:.0f} MB; parsing it needs about {need / 2**20:.0f} MB of "
+            f"memory ({ratio:g}x) and only {free / 2**20:.0f} MB is available; "
+            "close other programs or export as NDJSON (streamed)",
+            Source(display_name(path)),
+        )
 
 
 def _parse_document(text: str, path: Path, issues: list[ImportIssue]) -> Any:
@@ -428,27 +456,34 @@ def _flatten(
         if consume:
             entries[i] = None
         where = Source(source.file, i if source.entry is None else source.entry, source.line)
-        if not isinstance(entry, dict):
-            issues.append(ImportIssue(where, f"entry[{i}]", "not an object; skipped"))
-            continue
-        request = entry.get("request")
-        if isinstance(request, dict) and request.get("method") == "DELETE":
-            continue
-        res = entry.get("resource")
-        if res is None:
-            continue  # e.g. a transaction-response entry with only a status
-        url = entry.get("fullUrl") if isinstance(entry.get("fullUrl"), str) else None
-        rtype = res.get("resourceType") if isinstance(res, dict) else None
-        if not isinstance(res, dict) or not isinstance(rtype, str) or (
-            rtype not in R4_RESOURCE_TYPES
-        ):
-            issues.append(
-                ImportIssue(where, "resource.resourceType",
-                            f"unknown or missing resourceType {str(rtype)[:60]!r}; skipped")
-            )
-            continue
+        yield from _entry_resources(entry, i, where, issues, consume)
         del entry
-        yield from _flatten(res, where, url, issues, consume)
+
+
+def _entry_resources(entry: Any, i: int, where: Source, issues: list[ImportIssue],
+                     consume: bool = False) -> Iterator[RawResource]:
+    """The resources of one Bundle entry (several when it holds a Bundle itself)."""
+    if not isinstance(entry, dict):
+        issues.append(ImportIssue(where, f"entry[{i}]", "not an object; skipped"))
+        return
+    request = entry.get("request")
+    if isinstance(request, dict) and request.get("method") == "DELETE":
+        return
+    res = entry.get("resource")
+    if res is None:
+        return  # e.g. a transaction-response entry with only a status
+    url = entry.get("fullUrl") if isinstance(entry.get("fullUrl"), str) else None
+    rtype = res.get("resourceType") if isinstance(res, dict) else None
+    if not isinstance(res, dict) or not isinstance(rtype, str) or (
+        rtype not in R4_RESOURCE_TYPES
+    ):
+        issues.append(
+            ImportIssue(where, "resource.resourceType",
+                        f"unknown or missing resourceType {str(rtype)[:60]!r}; skipped")
+        )
+        return
+    del entry
+    yield from _flatten(res, where, url, issues, consume)
 
 
 def _read_ndjson(path: Path, issues: list[ImportIssue], in_folder: bool) -> Iterator[RawResource]:
