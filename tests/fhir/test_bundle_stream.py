@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from osler.fhir import FhirError, import_path
-from osler.fhir.bundle_stream import streamable
+from osler.fhir.bundle_stream import stream, streamable
 from osler.fhir.reader import FhirInput
 from tests.fhir.malformed import ALL_CLASSES, cases
 
@@ -20,9 +20,9 @@ SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 PER_CLASS = 120
 
 
-def read(path: Path, stream: bool):
+def read(path: Path, streamed: bool):
     """Both passes as the importer makes them: (resources, issues) or the error."""
-    source = FhirInput(path, stream=stream)
+    source = FhirInput(path, streamer=stream if streamed else None)
     issues: list = []
     try:
         first = [(r.source, r.full_url, json.dumps(r.resource, sort_keys=True))

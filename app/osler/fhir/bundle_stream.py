@@ -37,9 +37,11 @@ _WS = re.compile(r"[ \t\n\r]*")
 _DECODER = json.JSONDecoder(parse_int=_parse_int, parse_float=_parse_float,
                             parse_constant=_refuse_constant)
 FIRST_LINE_CHECK = 1 << 20  # a longer first line followed by more text is left whole
-# Peak memory over the file when streamed: the text (1x, as str) plus the bytes it was
-# decoded from while decoding (1x), plus one entry (bench/import_bench.py).
-STREAM_MEMORY_RATIO = 2.5
+
+
+def stream(text: str, source: Source, issues: list[ImportIssue]) -> Iterator[RawResource] | None:
+    """The reader's Streamer: the resources of a streamable Bundle, else None."""
+    return stream_bundle(text, source, issues) if streamable(text) else None
 
 
 def streamable(text: str) -> bool:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from osler.cancel import NEVER, CancelToken
+from osler.fhir.bundle_stream import stream as stream_bundle
 from osler.fhir.dates import format_time
 from osler.fhir.errors import FhirError, ImportIssue
 from osler.fhir.fields import Fields
@@ -120,7 +121,8 @@ def import_path(path: str | Path, cancel: CancelToken = NEVER, patient: str | No
     source = FhirInput(p)
     if all_patients is None:
         all_patients = source.size() <= all_patients_bytes()
-    source.stream = not all_patients  # a large Bundle is read an entry at a time
+    if not all_patients:  # a large Bundle is read an entry at a time
+        source.streamer = stream_bundle
     issues: list[ImportIssue] = []
     result = _build(display_name(p), source, issues, cancel, all_patients, patient)
     if patient is not None:

@@ -24,7 +24,7 @@ import json
 import math
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,9 @@ from osler.record import Source
 # Peak RSS of importing a Bundle over its file size: 6.0x above the interpreter's own
 # (bench/import_bench.py --memory, 50 and 200 MB; docs/security.md). 7 keeps a margin.
 JSON_MEMORY_RATIO = 7
+# A Bundle read an entry at a time: its text (1x as str) and, while decoding, its bytes
+# (1x), plus one entry; measured 2.0x above the interpreter (200 MB).
+STREAM_MEMORY_RATIO = 2.5
 DEFAULT_MAX_MB = 512  # x JSON_MEMORY_RATIO = 3.5 GB: fits a 16 GB workstation comfortably
 NDJSON_SUFFIXES = (".ndjson", ".jsonl")
 FOLDER_SUFFIXES = (".ndjson", ".jsonl", ".json")
@@ -262,6 +265,11 @@ def _field_path(trail: _Trail) -> str:
 
 # --- files -------------------------------------------------------------------------
 
+Streamer = Callable[[str, Source, list[ImportIssue]], "Iterator[RawResource] | None"]
+"""Reads a document's resources from its text without parsing it whole, or returns None
+when it cannot (osler.fhir.bundle_stream.stream)."""
+
+
 class FhirInput:
     """The FHIR files of one import path, readable more than once.
 
@@ -270,8 +278,9 @@ class FhirInput:
     frees each Bundle entry once it has been handed out; the JSON files of a folder are
     parsed on each pass (one in memory at a time)."""
 
-    def __init__(self, path: Path, stream: bool = False):
-        self.stream = stream  # read a lone Bundle an entry at a time (bundle_stream.py)
+    def __init__(self, path: Path, streamer: Streamer | None = None):
+        # Reads a lone Bundle an entry at a time, or says it cannot (bundle_stream.stream).
+        self.streamer = streamer
         if not path.exists():
             raise FhirError("no such file or folder", Source(display_name(path)))
         self.path = path
@@ -326,14 +335,13 @@ class FhirInput:
             return
         doc = self._docs.pop(path, None)
         text = None
-        if doc is None and self.stream and not self.folder:
-            from osler.fhir.bundle_stream import STREAM_MEMORY_RATIO, stream_bundle, streamable
-
+        if doc is None and self.streamer is not None and not self.folder:
             text = self._texts.pop(path, None) or _read_text(path, STREAM_MEMORY_RATIO)
-            if streamable(text):
+            streamed = self.streamer(text, Source(display_name(path)), issues)
+            if streamed is not None:
                 if not last:
                     self._texts[path] = text
-                yield from stream_bundle(text, Source(display_name(path)), issues)
+                yield from streamed
                 return
             _check_memory(path, JSON_MEMORY_RATIO)  # parsed whole after all
         if doc is None:
