@@ -162,15 +162,18 @@ class LlamaServer:
         log = open(self.log, "ab") if self.log else subprocess.DEVNULL  # noqa: SIM115
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
                                      env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        deadline = time.monotonic() + SERVER_START_SECONDS
         import ssl
 
         ctx = ssl.create_default_context(cafile=str(ca_file)) if ca_file else None
+        return self._wait_ready("llama_cpp.server", ctx)
+
+    def _wait_ready(self, name: str, ctx=None) -> LlamaServer:
+        """Until GET /v1/models answers with the key (the model is loaded), or fail."""
+        deadline = time.monotonic() + SERVER_START_SECONDS
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 tail = self.log.read_text(errors="replace")[-2000:] if self.log else ""
-                raise RuntimeError(f"llama_cpp.server exited with {self.proc.returncode}: "
-                                   f"{tail}")
+                raise RuntimeError(f"{name} exited with {self.proc.returncode}: {tail}")
             req = urllib.request.Request(f"{self.url}/v1/models",
                                          headers={"Authorization": f"Bearer {self.api_key}"})
             try:
@@ -180,7 +183,7 @@ class LlamaServer:
             except (urllib.error.URLError, OSError):
                 time.sleep(0.3)
         self.stop()
-        raise RuntimeError(f"llama_cpp.server did not answer within {SERVER_START_SECONDS} s")
+        raise RuntimeError(f"{name} did not answer within {SERVER_START_SECONDS} s")
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -241,21 +244,7 @@ class CppLlamaServer(LlamaServer):
                "-c", str(2048 * self.slots), "-t", "1", "--no-webui", *self.extra]
         log = open(self.log, "ab") if self.log else subprocess.DEVNULL  # noqa: SIM115
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + SERVER_START_SECONDS
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                tail = self.log.read_text(errors="replace")[-2000:] if self.log else ""
-                raise RuntimeError(f"llama-server exited with {self.proc.returncode}: {tail}")
-            req = urllib.request.Request(f"{self.url}/v1/models",
-                                         headers={"Authorization": f"Bearer {self.api_key}"})
-            try:
-                with urllib.request.urlopen(req, timeout=2) as resp:
-                    if resp.status == 200:
-                        return self
-            except (urllib.error.URLError, OSError):
-                time.sleep(0.3)
-        self.stop()
-        raise RuntimeError(f"llama-server did not answer within {SERVER_START_SECONDS} s")
+        return self._wait_ready("llama-server")  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -294,3 +283,33 @@ def cpp_server(tiny_models, tmp_path_factory):
     server = CppLlamaServer(tiny_models.gguf, log=log, binary=binary).start()
     yield server
     server.stop()
+
+
+def run_windows(make_service, cases, **run) -> tuple[dict[int, object], dict[int, list[str]]]:
+    """Each (findings, age, sex) case in its own thread and service, as separate windows or
+    workstations, started together: their differentials (or exceptions) and, with
+    rationale=True, each one's streamed tokens."""
+    import threading
+
+    results: dict[int, object] = {}
+    streams: dict[int, list[str]] = {i: [] for i in range(len(cases))}
+    barrier = threading.Barrier(len(cases))
+
+    def window(i: int) -> None:
+        svc = make_service()
+        f, age, sex = cases[i]
+        barrier.wait()
+        try:
+            if run.get("rationale"):
+                results[i] = svc.run_findings(f, age, sex, on_token=streams[i].append, **run)
+            else:
+                results[i] = svc.run_findings(f, age, sex, **run)
+        except Exception as exc:  # reported by the caller
+            results[i] = exc
+
+    threads = [threading.Thread(target=window, args=(i,)) for i in range(len(cases))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(300)
+    return results, streams

@@ -13,6 +13,7 @@ from osler.reasoning.server.config import ServerConfig, is_loopback, parse_serve
 from osler.reasoning.server.constraints import constraint_fields, gbnf, regex
 from osler.reasoning.server.errors import ServerConfigError
 from osler.server_keys import ServerKeyError, ServerKeyStore, api_key_for
+from tests.audit.sample import FakeSecureKeyring
 
 FAST_N = 2**10
 
@@ -72,25 +73,6 @@ def test_constraints_allow_only_the_prompt_ids():
     assert "structured_outputs" in constraint_fields("vLLM 0.11.0", c)
     assert "guided_regex" in constraint_fields("vLLM 0.6.4", c)
     assert constraint_fields("OpenAI-compatible server", c) == {}
-
-
-class FakeSecureKeyring:
-    priority = 10
-
-    def __init__(self):
-        self.data = {}
-
-    def get_password(self, service, username):
-        return self.data.get((service, username))
-
-    def set_password(self, service, username, password):
-        self.data[(service, username)] = password
-
-    def delete_password(self, service, username):
-        self.data.pop((service, username), None)
-
-
-FakeSecureKeyring.__module__ = "keyring.backends.SecretService"
 
 
 def test_key_goes_to_a_secure_keyring(tmp_path):

@@ -22,9 +22,9 @@ from osler.audit.keys import (
     PASSPHRASE_ENV,
     SCRYPT_N,
     KeyringStatus,
+    KeyringUser,
     check_new_passphrase,
     derive_passphrase_key,
-    keyring_status,
 )
 
 SERVICE = "osler-clinic-server"
@@ -54,7 +54,7 @@ class StoredKey:
         return f"StoredKey(<hidden>, where={self.where!r})"
 
 
-class ServerKeyStore:
+class ServerKeyStore(KeyringUser):
     """Get, set and forget the API key for a server origin."""
 
     def __init__(self, *, path: Path | None = None, backend: Any = None,
@@ -71,17 +71,6 @@ class ServerKeyStore:
         self._status: KeyringStatus | None = None
 
     # --- keyring ----------------------------------------------------------------------
-    def keyring(self) -> KeyringStatus:
-        if self._status is None:
-            self._status = (keyring_status(self._backend) if self._use_keyring else
-                            KeyringStatus(False, "disabled", "passphrase mode was chosen"))
-        return self._status
-
-    def _kr(self) -> Any:
-        import keyring
-
-        return self._backend if self._backend is not None else keyring.get_keyring()
-
     def where(self) -> str:
         status = self.keyring()
         return (f"the OS keyring ({status.backend})" if status.secure else

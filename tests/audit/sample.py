@@ -52,3 +52,25 @@ def record(i: int = 0, action: str = "reject", patient_id: str = PATIENT_ID,
 def provider(passphrase: str = PASSPHRASE) -> KeyProvider:
     """Passphrase mode, as on a headless machine, at the tests' scrypt cost."""
     return KeyProvider(passphrase=passphrase, use_keyring=False, scrypt_n=FAST_SCRYPT_N)
+
+
+class FakeSecureKeyring:
+    """An in-memory keyring posing as the Secret Service, to run keyring mode in-process
+    (not a KeyringBackend subclass, so keyring's own discovery never sees it)."""
+
+    priority = 10
+
+    def __init__(self):
+        self.data = {}
+
+    def get_password(self, service, username):
+        return self.data.get((service, username))
+
+    def set_password(self, service, username, password):
+        self.data[(service, username)] = password
+
+    def delete_password(self, service, username):
+        self.data.pop((service, username), None)
+
+
+FakeSecureKeyring.__module__ = "keyring.backends.SecretService"

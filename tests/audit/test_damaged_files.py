@@ -136,7 +136,7 @@ def test_a_flipped_salt_bit_with_a_wrong_passphrase_is_a_wrong_key(filled):
 
 def test_a_flipped_salt_bit_in_keyring_mode_is_damage(tmp_path):
     from osler.audit import KeyProvider
-    from tests.audit.test_witness import FakeSecureKeyring
+    from tests.audit.sample import FakeSecureKeyring
 
     backend = FakeSecureKeyring()
     db = tmp_path / "audit.db"

@@ -10,7 +10,7 @@ import pytest
 from osler.audit import AuditIntegrityError, AuditStore, KeyProvider
 from osler.audit.storekeys import GENESIS
 from osler.audit.witness import SLOTS, Witness, Witnessed, witness_path
-from tests.audit.sample import provider, record
+from tests.audit.sample import FakeSecureKeyring, provider, record
 from tests.audit.tamper import sql, store_keys
 
 
@@ -159,28 +159,6 @@ def test_a_deleted_store_is_not_silently_replaced(db_path, store):
     with pytest.raises(AuditIntegrityError, match=r"witness .* shows that one with 1 entries"):
         AuditStore.open(db_path, provider())
     assert not db_path.exists()
-
-
-class FakeSecureKeyring:
-    """An in-memory keyring posing as the Secret Service, to run keyring mode in-process
-    (not a KeyringBackend subclass, so keyring's own discovery never sees it)."""
-
-    priority = 10
-
-    def __init__(self):
-        self.data = {}
-
-    def get_password(self, service, username):
-        return self.data.get((service, username))
-
-    def set_password(self, service, username, password):
-        self.data[(service, username)] = password
-
-    def delete_password(self, service, username):
-        self.data.pop((service, username), None)
-
-
-FakeSecureKeyring.__module__ = "keyring.backends.SecretService"
 
 
 def test_the_witness_works_in_keyring_mode(tmp_path):

@@ -7,7 +7,6 @@ tests skip, saying so, where it is absent."""
 from __future__ import annotations
 
 import json
-import threading
 
 import numpy as np
 import pytest
@@ -17,10 +16,11 @@ from osler.reasoning.case import CaseInput
 from osler.reasoning.engines import NaiveBayesEngine
 from osler.reasoning.kbmatrix import KBMatrix
 from osler.reasoning.server.client import ServerClient
-from osler.reasoning.server.config import ServerConfig
 from osler.reasoning.server.engine import ServerEngine
 from osler.reasoning.server.identity import FORCED, forced_logprobs, identify
 from osler.reasoning.service import DdxService
+from tests.clinic_server import run_windows
+from tests.reasoning.test_server import config, engine, findings
 
 pytestmark = pytest.mark.slow
 
@@ -29,25 +29,6 @@ PAIRS = [
     ("Symptoms: vertigo, tinnitus. Diagnosis:", " Ménière's disease."),
     ('Quoted "text" \\ and a tab\tthen', ' the "answer".'),
 ]
-
-
-def config(server, **kw) -> ServerConfig:
-    return ServerConfig.build(server.url, kw.pop("api_key", server.api_key), **kw)
-
-
-def engine(kb, server) -> ServerEngine:
-    m = KBMatrix.from_kb(kb)
-    return ServerEngine(config(server), m, kb, base=NaiveBayesEngine(m, prior_exponent=0.5),
-                        propose=False)
-
-
-def findings() -> list[Finding]:
-    return [
-        Finding("shortness-of-breath", "Shortness of breath", True,
-                Provenance("DocumentReference/n1", (10, 29), "short of breath")),
-        Finding("fever", "Fever", False, Provenance("Observation/t1")),
-        Finding("chest-pain", "Chest pain", True, Provenance("DocumentReference/n1", (40, 50))),
-    ]
 
 
 def test_identity_is_llama_server_in_forced_mode(cpp_server):
@@ -155,23 +136,7 @@ def test_four_concurrent_clients_on_llama_server_slots(kb, cpp_server):
               "female")]
     alone = [[(x.name, x.probability) for x in DdxService(kb, engine(kb, cpp_server))
               .run_findings(f, age, sex, top=3).diagnoses] for f, age, sex in cases]
-    results: dict[int, object] = {}
-    barrier = threading.Barrier(4)
-
-    def window(i: int) -> None:
-        svc = DdxService(kb, engine(kb, cpp_server))
-        f, age, sex = cases[i]
-        barrier.wait()
-        try:
-            results[i] = svc.run_findings(f, age, sex, top=3)
-        except Exception as exc:  # reported below
-            results[i] = exc
-
-    threads = [threading.Thread(target=window, args=(i,)) for i in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(300)
+    results, _ = run_windows(lambda: DdxService(kb, engine(kb, cpp_server)), cases, top=3)
     for i in range(4):
         d = results[i]
         assert not isinstance(d, Exception), d

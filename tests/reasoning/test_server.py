@@ -7,7 +7,6 @@ a model swapped under the server, and HTTPS with a clinic CA."""
 from __future__ import annotations
 
 import json
-import threading
 
 import numpy as np
 import pytest
@@ -22,7 +21,7 @@ from osler.reasoning.server.engine import ServerEngine
 from osler.reasoning.server.errors import ServerTLSError
 from osler.reasoning.server.identity import ECHO, identify
 from osler.reasoning.service import DdxService
-from tests.clinic_server import LlamaServer, free_port, write_gguf
+from tests.clinic_server import LlamaServer, free_port, run_windows, write_gguf
 from tests.fault_proxy import FaultProxy
 
 pytestmark = pytest.mark.slow
@@ -169,25 +168,8 @@ def test_four_concurrent_clients_never_mix(kb, clinic_server):
     for f, age, sex in cases:
         d = DdxService(kb, engine(kb, clinic_server)).run_findings(f, age, sex, top=3)
         alone.append([(x.name, x.probability) for x in d.diagnoses])
-    results: dict[int, object] = {}
-    streams: dict[int, list[str]] = {i: [] for i in range(4)}
-    barrier = threading.Barrier(4)
-
-    def window(i: int) -> None:
-        svc = DdxService(kb, engine(kb, clinic_server))
-        f, age, sex = cases[i]
-        barrier.wait()
-        try:
-            results[i] = svc.run_findings(f, age, sex, top=3, rationale=True,
-                                          on_token=streams[i].append)
-        except Exception as exc:  # reported below
-            results[i] = exc
-
-    threads = [threading.Thread(target=window, args=(i,)) for i in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(300)
+    results, streams = run_windows(lambda: DdxService(kb, engine(kb, clinic_server)), cases,
+                                   top=3, rationale=True)
     for i in range(4):
         d = results[i]
         assert not isinstance(d, Exception), d

@@ -137,7 +137,28 @@ class StoreKey:
     label: str
 
 
-class KeyProvider:
+class KeyringUser:
+    """What every Osler key store does with the OS keyring: judge it once (passphrase mode
+    when `_use_keyring` is off) and reach the injected backend or keyring's own."""
+
+    _backend: Any
+    _use_keyring: bool
+    _status: KeyringStatus | None
+
+    def keyring(self) -> KeyringStatus:
+        """The keyring verdict for this store (cached)."""
+        if self._status is None:
+            self._status = (keyring_status(self._backend) if self._use_keyring else
+                            KeyringStatus(False, "disabled", "passphrase mode was chosen"))
+        return self._status
+
+    def _kr(self) -> Any:
+        import keyring
+
+        return self._backend if self._backend is not None else keyring.get_keyring()
+
+
+class KeyProvider(KeyringUser):
     """Finds, creates and rotates database keys; the window passes `ask`, scripts OSLER_PASSPHRASE.
 
     `use_keyring=False` forces passphrase mode; `backend` injects a keyring backend object;
@@ -164,18 +185,6 @@ class KeyProvider:
         return dropped
 
     # --- keyring ---------------------------------------------------------
-
-    def keyring(self) -> KeyringStatus:
-        """The keyring verdict for this provider (cached)."""
-        if self._status is None:
-            self._status = (keyring_status(self._backend) if self._use_keyring else
-                            KeyringStatus(False, "disabled", "passphrase mode was chosen"))
-        return self._status
-
-    def _kr(self) -> Any:
-        import keyring
-
-        return self._backend if self._backend is not None else keyring.get_keyring()
 
     def _load_entry(self, ref: str) -> dict[str, Any]:
         try:

@@ -20,7 +20,6 @@ from osler.fhir.errors import FhirError, ImportIssue
 from osler.fhir.reader import (
     _SURROGATE_ESCAPE,
     LONE_SURROGATE,
-    MAX_LISTED_REPAIRS,
     NumberRefused,
     RawResource,
     _entry_resources,
@@ -30,6 +29,7 @@ from osler.fhir.reader import (
     _parse_int,
     _refuse_constant,
     repair_paths,
+    report_repairs,
 )
 from osler.record import Source
 
@@ -87,7 +87,7 @@ def stream_bundle(text: str, source: Source, issues: list[ImportIssue]) -> Itera
     except RecursionError as exc:
         raise FhirError("JSON nested too deeply", source) from exc
     finally:
-        _report_repairs(repaired, source, issues)
+        report_repairs(repaired, source, issues)
 
 
 def _members(text: str, source: Source, issues: list[ImportIssue],
@@ -159,13 +159,3 @@ def _expect(text: str, i: int, char: str, message: str) -> int:
     if not text.startswith(char, i):
         raise json.JSONDecodeError(message, text, i)
     return i + 1
-
-
-def _report_repairs(repaired: list[str], source: Source, issues: list[ImportIssue]) -> None:
-    for path in repaired[:MAX_LISTED_REPAIRS]:
-        issues.append(ImportIssue(source, path or None,
-                                  "invalid Unicode (lone surrogate) replaced by U+FFFD"))
-    if len(repaired) > MAX_LISTED_REPAIRS:
-        issues.append(ImportIssue(source, None, f"invalid Unicode replaced by U+FFFD in "
-                                                f"{len(repaired) - MAX_LISTED_REPAIRS} more "
-                                                "fields"))

@@ -198,6 +198,12 @@ def repair_unicode(doc: Any, source: Source, issues: list[ImportIssue]) -> Any:
     (the first MAX_LISTED_REPAIRS, then a count); returns the repaired document."""
     repaired: list[str] = []
     doc = repair_paths(doc, None, repaired)
+    report_repairs(repaired, source, issues)
+    return doc
+
+
+def report_repairs(repaired: list[str], source: Source, issues: list[ImportIssue]) -> None:
+    """One warning per repaired field path (the first MAX_LISTED_REPAIRS, then a count)."""
     for path in repaired[:MAX_LISTED_REPAIRS]:
         issues.append(ImportIssue(source, path or None,
                                   "invalid Unicode (lone surrogate) replaced by U+FFFD"))
@@ -205,7 +211,6 @@ def repair_unicode(doc: Any, source: Source, issues: list[ImportIssue]) -> Any:
         issues.append(ImportIssue(source, None, f"invalid Unicode replaced by U+FFFD in "
                                                 f"{len(repaired) - MAX_LISTED_REPAIRS} more "
                                                 "fields"))
-    return doc
 
 
 def repair_paths(doc: Any, root: _Trail, repaired: list[str]) -> Any:
