@@ -78,9 +78,6 @@ class ImportResult:
             Source(self.source),
         )
 
-    def is_loaded(self, patient_id: str) -> bool:
-        return any(t.patient.id == patient_id for t in self.timelines)
-
     def summary(self, patient_id: str | None = None) -> dict[str, Any]:
         """The `osler import --json` document."""
         chosen = self.timeline(patient_id) if self.timelines else None
